@@ -1,0 +1,11 @@
+//! Subcommands: placeholder until implemented.
+use super::Context;
+
+/// Arguments (not yet implemented).
+#[derive(clap::Args, Debug)]
+pub struct MessagesArgs {}
+
+/// Not yet implemented.
+pub fn run(_ctx: &Context, _args: MessagesArgs) -> anyhow::Result<()> {
+    anyhow::bail!("this command is not built yet")
+}
