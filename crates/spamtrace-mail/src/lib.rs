@@ -21,4 +21,4 @@ pub use html::html_to_text;
 pub use parse::{Limits, TrustedHosts, analyze, sha256_hex};
 pub use raw::{Envelope, Label, RawMessage, SmtpSession, TimeSource, resolve_received_at};
 pub use received::parse_received;
-pub use urls::{extract_urls, normalize_host, registered_domain};
+pub use urls::{extract_urls, normalize_host, registered_domain, url_from_attribute};

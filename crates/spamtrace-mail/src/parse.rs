@@ -1,6 +1,10 @@
 //! From raw bytes to an [`Analysis`].
 
-use crate::Analysis;
+use crate::html::scan_html;
+use crate::received::{find_origin, hop_from};
+use crate::urls::{extract_urls, url_from_attribute};
+use crate::{Analysis, Attachment, HeaderField, Mailbox, MimeShape, UrlContext};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 /// Explicit limits on what one message may cost. A message over a limit is
@@ -31,17 +35,17 @@ impl Default for Limits {
             max_depth: 50,
             max_headers: 1000,
             max_header_value: 16 << 10,
-            max_text_bytes: 1 << 20,
-            max_urls: 1000,
+            max_text_bytes: 256 << 10,
+            max_urls: 500,
         }
     }
 }
 
-/// The receiving infrastructure: hops whose receiving host matches are skipped
-/// when looking for the origin of a message.
+/// The receiving infrastructure: hops whose client matches are skipped when
+/// looking for the origin of a message.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedHosts {
-    /// Host names (suffix match) or IPs of the receiving side.
+    /// Host names (matched with their subdomains) or IP addresses.
     pub hosts: Vec<String>,
 }
 
@@ -50,12 +54,437 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Analyse one raw message. Never panics; problems are in `problem`.
+/// Analyse one raw message. Never panics on any input; what could not be
+/// understood is in `problem`, and the raw bytes are kept by the caller.
 pub fn analyze(raw: &[u8], limits: &Limits, trusted: &TrustedHosts) -> Analysis {
-    let _ = (limits, trusted);
-    Analysis {
+    let mut a = Analysis {
         sha256: sha256_hex(raw),
         size: raw.len() as u64,
         ..Default::default()
+    };
+    if raw.len() > limits.max_message_bytes {
+        a.problem = Some(format!(
+            "message too large: {} bytes over the {}-byte limit (kept raw, not parsed)",
+            raw.len(),
+            limits.max_message_bytes
+        ));
+        return a;
+    }
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        a.problem = Some("not a mail message: no header section could be parsed".into());
+        return a;
+    };
+    if msg.headers().is_empty() || !looks_like_headers(raw) {
+        a.problem = Some("not a mail message: no header fields found".into());
+        return a;
+    }
+    extract_headers(&msg, raw, limits, &mut a);
+    a.mime = mime_shape(&msg, raw);
+    let shape = tree_shape(&msg);
+    a.mime.parts = shape.0;
+    a.mime.depth = shape.1;
+    if msg.parts.len() > limits.max_parts {
+        a.problem = Some(format!(
+            "too many MIME parts: {} over the limit of {} (the first {} analysed)",
+            msg.parts.len(),
+            limits.max_parts,
+            limits.max_parts
+        ));
+    } else if shape.1 as usize > limits.max_depth {
+        a.problem = Some(format!(
+            "MIME nesting too deep: {} levels over the limit of {}",
+            shape.1, limits.max_depth
+        ));
+    }
+    let mut budget = limits.max_parts;
+    extract_bodies(&msg, limits, &mut a, 0, &mut budget);
+    a.received = msg
+        .headers()
+        .iter()
+        .filter_map(|h| h.value.as_received())
+        .take(limits.max_headers)
+        .map(hop_from)
+        .collect();
+    a.origin = find_origin(&a.received, trusted);
+    a
+}
+
+/// A header section starts with `Name:` (or an mbox `From ` line that a
+/// source left in place): guards against binary garbage that mail-parser
+/// accepts as a body-only message.
+fn looks_like_headers(raw: &[u8]) -> bool {
+    let line_end = memchr::memchr(b'\n', raw).unwrap_or(raw.len()).min(1000);
+    let line = &raw[..line_end];
+    if line.starts_with(b"From ") {
+        return true;
+    }
+    match memchr::memchr(b':', line) {
+        Some(p) if p > 0 => line[..p]
+            .iter()
+            .all(|&c| c.is_ascii_graphic() && c != b':'),
+        _ => false,
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut e = max;
+    while !s.is_char_boundary(e) {
+        e -= 1;
+    }
+    s[..e].to_string()
+}
+
+fn unfold(raw: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(&raw[..raw.len().min(max * 2)]);
+    let mut out = String::with_capacity(s.len());
+    let mut ws = false;
+    for c in s.chars() {
+        if c == '\r' || c == '\n' || c == '\t' || c == ' ' {
+            ws = true;
+        } else {
+            if ws && !out.is_empty() {
+                out.push(' ');
+            }
+            ws = false;
+            out.push(c);
+        }
+    }
+    clip(&out, max)
+}
+
+fn render_address(addr: &Address<'_>) -> String {
+    let mut s = String::new();
+    for (i, a) in addr.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        match (&a.name, &a.address) {
+            (Some(n), Some(ad)) => {
+                s.push_str(n);
+                s.push_str(" <");
+                s.push_str(ad);
+                s.push('>');
+            }
+            (None, Some(ad)) => s.push_str(ad),
+            (Some(n), None) => s.push_str(n),
+            (None, None) => {}
+        }
+    }
+    s
+}
+
+fn mailbox(addr: Option<&Address<'_>>) -> Option<Mailbox> {
+    let a = addr?.first()?;
+    Some(Mailbox {
+        name: a.name.as_ref().map(|n| n.to_string()),
+        address: a.address.as_ref().map(|ad| lower_domain(ad)),
+    })
+}
+
+fn lower_domain(addr: &str) -> String {
+    match addr.rsplit_once('@') {
+        Some((l, d)) => format!("{l}@{}", d.to_ascii_lowercase()),
+        None => addr.to_string(),
+    }
+}
+
+fn extract_headers(msg: &Message<'_>, raw: &[u8], limits: &Limits, a: &mut Analysis) {
+    for h in msg.headers().iter().take(limits.max_headers) {
+        let name_bytes = raw
+            .get(h.offset_field as usize..h.offset_start as usize)
+            .unwrap_or_default();
+        let name = String::from_utf8_lossy(name_bytes);
+        let name = name.trim_end().trim_end_matches(':').trim_end();
+        let name = if name.is_empty() { h.name.as_str() } else { name };
+        let raw_value = raw
+            .get(h.offset_start as usize..h.offset_end as usize)
+            .unwrap_or_default();
+        let value = match &h.value {
+            HeaderValue::Text(t) => clip(t.trim(), limits.max_header_value),
+            HeaderValue::TextList(l) => clip(&l.join(", "), limits.max_header_value),
+            HeaderValue::Address(ad) => clip(&render_address(ad), limits.max_header_value),
+            _ => unfold(raw_value, limits.max_header_value),
+        };
+        a.headers.push(HeaderField {
+            name: clip(name, 200),
+            value,
+        });
+    }
+    if msg.headers().len() > limits.max_headers {
+        a.problem = Some(format!(
+            "too many header fields: {} over the limit of {} (the first {} kept)",
+            msg.headers().len(),
+            limits.max_headers,
+            limits.max_headers
+        ));
+    }
+    a.subject = msg.subject().map(|s| clip(s.trim(), limits.max_header_value));
+    a.from = mailbox(msg.from());
+    a.sender = mailbox(msg.sender());
+    a.reply_to = mailbox(msg.reply_to());
+    a.return_path = msg.return_address().map(|s| lower_domain(s.trim()));
+    a.to = msg
+        .to()
+        .into_iter()
+        .chain(msg.cc())
+        .flat_map(|ad| ad.iter())
+        .filter_map(|x| x.address.as_ref().map(|s| lower_domain(s)))
+        .take(100)
+        .collect();
+    a.message_id = msg.message_id().map(|s| clip(s, 998));
+    a.date = msg.date().map(|d| d.to_timestamp());
+    a.date_raw = msg
+        .header_raw("Date")
+        .map(|s| unfold(s.as_bytes(), 200));
+    a.mailer = msg
+        .header_raw("X-Mailer")
+        .or_else(|| msg.header_raw("User-Agent"))
+        .map(|s| unfold(s.as_bytes(), 500));
+}
+
+fn mime_shape(msg: &Message<'_>, raw: &[u8]) -> MimeShape {
+    let root = msg.root_part();
+    let ct = root.content_type();
+    let first_nl = memchr::memchr(b'\n', raw);
+    MimeShape {
+        parts: 0,
+        depth: 0,
+        content_type: ct
+            .map(|c| match c.subtype() {
+                Some(s) => format!("{}/{}", c.ctype(), s).to_ascii_lowercase(),
+                None => c.ctype().to_ascii_lowercase(),
+            })
+            .unwrap_or_else(|| "text/plain".into()),
+        boundary: ct.and_then(|c| c.attribute("boundary")).map(|b| clip(b, 200)),
+        charset: ct
+            .and_then(|c| c.attribute("charset"))
+            .map(|b| clip(&b.to_ascii_lowercase(), 100)),
+        transfer_encoding: msg
+            .header_raw("Content-Transfer-Encoding")
+            .map(|s| clip(&s.trim().to_ascii_lowercase(), 100)),
+        crlf: first_nl.is_some_and(|p| p > 0 && raw[p - 1] == b'\r'),
+    }
+}
+
+/// (number of parts, deepest multipart nesting), iteratively: hostile mail
+/// nests a thousand multiparts, and recursion must not blow the stack.
+fn tree_shape(msg: &Message<'_>) -> (u32, u32) {
+    let mut max_depth = 0u32;
+    let mut stack = vec![(0u32, 0u32)];
+    let mut seen = 0usize;
+    while let Some((id, depth)) = stack.pop() {
+        seen += 1;
+        if seen > msg.parts.len() {
+            break; // a cycle cannot happen, but never loop forever
+        }
+        max_depth = max_depth.max(depth);
+        if let Some(PartType::Multipart(children)) = msg.parts.get(id as usize).map(|p| &p.body) {
+            for c in children {
+                stack.push((*c, depth + 1));
+            }
+        }
+    }
+    (msg.parts.len() as u32, max_depth)
+}
+
+fn sniff(data: &[u8]) -> Option<&'static str> {
+    let t: &[(&[u8], &str)] = &[
+        (b"%PDF", "application/pdf"),
+        (b"PK\x03\x04", "application/zip"),
+        (b"\xD0\xCF\x11\xE0", "application/x-ole-storage"),
+        (b"MZ", "application/x-msdownload"),
+        (b"\x7FELF", "application/x-elf"),
+        (b"Rar!", "application/x-rar"),
+        (b"7z\xBC\xAF", "application/x-7z-compressed"),
+        (b"\x1F\x8B", "application/gzip"),
+        (b"GIF8", "image/gif"),
+        (b"\x89PNG", "image/png"),
+        (b"\xFF\xD8\xFF", "image/jpeg"),
+        (b"BM", "image/bmp"),
+        (b"{\\rtf", "application/rtf"),
+    ];
+    for (magic, ty) in t {
+        if data.starts_with(magic) {
+            return Some(ty);
+        }
+    }
+    let head = &data[..data.len().min(512)];
+    let lower: Vec<u8> = head.iter().map(|c| c.to_ascii_lowercase()).collect();
+    if memchr::memmem::find(&lower, b"<html").is_some() || memchr::memmem::find(&lower, b"<!doctype html").is_some() {
+        return Some("text/html");
+    }
+    if !data.is_empty() && head.iter().all(|&c| c >= 0x20 || c == b'\n' || c == b'\r' || c == b'\t') {
+        return Some("text/plain");
+    }
+    None
+}
+
+fn push_text(a: &mut Analysis, s: &str, max: usize) {
+    if a.text.len() >= max {
+        return;
+    }
+    if !a.text.is_empty() {
+        a.text.push('\n');
+    }
+    let room = max.saturating_sub(a.text.len());
+    a.text.push_str(&s[..floor(s, room)]);
+}
+
+fn floor(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn extract_bodies(msg: &Message<'_>, limits: &Limits, a: &mut Analysis, nesting: u32, budget: &mut usize) {
+    for (id, part) in msg.parts.iter().enumerate() {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let is_attachment = msg.attachments.contains(&(id as u32));
+        match &part.body {
+            PartType::Text(t) if !is_attachment => {
+                let before = a.text.len();
+                push_text(a, t, limits.max_text_bytes);
+                let added = a.text[before..].to_string();
+                extract_urls(&added, UrlContext::Text, &mut a.urls, limits.max_urls);
+            }
+            PartType::Html(h) if !is_attachment => {
+                let x = scan_html(h, limits.max_text_bytes, limits.max_urls);
+                for (link, ctx, enc) in &x.links {
+                    if a.urls.len() >= limits.max_urls {
+                        break;
+                    }
+                    if let Some(u) = url_from_attribute(link, *ctx, *enc) {
+                        if !a.urls.iter().any(|o| o.url == u.url) {
+                            a.urls.push(u);
+                        }
+                    }
+                }
+                // Text-looking URLs inside the HTML text too (`www.x.com` written out).
+                extract_urls(&x.text, UrlContext::Text, &mut a.urls, limits.max_urls);
+                // With a text alternative present, the HTML text is mostly a
+                // duplicate; keep it anyway, since spam often differs between the two.
+                push_text(a, &x.text, limits.max_text_bytes);
+                let s = &mut a.html;
+                s.parts += 1;
+                s.tags = s.tags.saturating_add(x.stats.tags);
+                s.links = s.links.saturating_add(x.stats.links);
+                s.images += x.stats.images;
+                s.forms += x.stats.forms;
+                s.scripts += x.stats.scripts;
+                s.hidden += x.stats.hidden;
+            }
+            PartType::Multipart(_) => {}
+            PartType::Message(inner) => {
+                attachment(a, part, inner.raw_message(), limits);
+                if nesting < 3 {
+                    extract_bodies(inner, limits, a, nesting + 1, budget);
+                }
+            }
+            _ => {
+                attachment(a, part, part.contents(), limits);
+            }
+        }
+    }
+}
+
+fn attachment(a: &mut Analysis, part: &mail_parser::MessagePart<'_>, data: &[u8], limits: &Limits) {
+    if a.attachments.len() >= limits.max_parts {
+        return;
+    }
+    let declared = part
+        .content_type()
+        .map(|c| match c.subtype() {
+            Some(s) => format!("{}/{}", c.ctype(), s).to_ascii_lowercase(),
+            None => c.ctype().to_ascii_lowercase(),
+        })
+        .unwrap_or_else(|| "application/octet-stream".into());
+    a.attachments.push(Attachment {
+        filename: part.attachment_name().map(|n| clip(n, 255)),
+        declared_type: clip(&declared, 100),
+        sniffed_type: sniff(data).map(str::to_string),
+        size: data.len() as u64,
+        sha256: sha256_hex(data),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn an(raw: &str) -> Analysis {
+        analyze(raw.as_bytes(), &Limits::default(), &TrustedHosts::default())
+    }
+
+    #[test]
+    fn a_simple_spam() {
+        let a = an("Received: from bot (host [203.0.113.5]) by mx.trap.org; Wed, 16 Mar 2011 14:40:00 +0000\r\n\
+From: =?utf-8?B?Q2FuYWRpYW4gUGhhcm1hY3k=?= <Sales@Pharma.EXAMPLE>\r\n\
+Subject: =?iso-8859-1?Q?V=EDagra?= 80% off\r\nmessage-id: <0001@x>\r\nX-Mailer: Microsoft CDO for Windows 2000\r\n\
+Date: Wed, 16 Mar 2011 14:39:00 +0000\r\nContent-Type: text/html\r\n\r\n\
+<p>Buy at <a href=\"hxxp://rx-shop[.]ru/p?id=1\">here</a> www.cheap-meds.com</p>");
+        assert!(a.problem.is_none(), "{:?}", a.problem);
+        assert_eq!(a.subject.as_deref(), Some("Víagra 80% off"));
+        let from = a.from.as_ref().unwrap();
+        assert_eq!(from.name.as_deref(), Some("Canadian Pharmacy"));
+        assert_eq!(from.address.as_deref(), Some("Sales@pharma.example"));
+        let names: Vec<_> = a.headers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["Received", "From", "Subject", "message-id", "X-Mailer", "Date", "Content-Type"]);
+        assert_eq!(a.mailer.as_deref(), Some("Microsoft CDO for Windows 2000"));
+        assert_eq!(a.message_id.as_deref(), Some("0001@x"));
+        assert_eq!(a.date, Some(1300286340));
+        assert!(a.text.contains("Buy at here"));
+        let urls: Vec<_> = a.urls.iter().map(|u| (u.url.as_str(), u.domain.as_deref(), u.obfuscated)).collect();
+        assert_eq!(urls, [("http://rx-shop.ru/p?id=1", Some("rx-shop.ru"), true), ("http://www.cheap-meds.com/", Some("cheap-meds.com"), false)]);
+        assert_eq!(a.origin_hop().and_then(|h| h.from_ip.as_deref()), Some("203.0.113.5"));
+        assert!(a.mime.crlf);
+        assert_eq!(a.mime.content_type, "text/html");
+    }
+
+    #[test]
+    fn attachments_are_hashed_and_sniffed() {
+        let a = an("From: a@b.c\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nsee attached\n--B\nContent-Type: application/octet-stream; name=\"invoice.pdf.exe\"\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\nContent-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--B--\n");
+        assert_eq!(a.attachments.len(), 1);
+        let at = &a.attachments[0];
+        assert_eq!(at.filename.as_deref(), Some("invoice.pdf.exe"));
+        assert_eq!(at.sniffed_type.as_deref(), Some("application/x-msdownload"));
+        assert_eq!(at.size, 12);
+        assert_eq!(a.mime.boundary.as_deref(), Some("B"));
+        assert_eq!(a.mime.depth, 1);
+        assert!(!a.mime.crlf);
+    }
+
+    #[test]
+    fn garbage_is_a_problem_not_a_panic() {
+        let a = analyze(&[0u8, 159, 146, 150, 255, 0, 1], &Limits::default(), &TrustedHosts::default());
+        assert!(a.problem.as_deref().unwrap().starts_with("not a mail message"));
+        assert!(analyze(b"", &Limits::default(), &TrustedHosts::default()).problem.is_some());
+    }
+
+    #[test]
+    fn size_limit() {
+        let limits = Limits { max_message_bytes: 10, ..Default::default() };
+        let a = analyze(b"Subject: hello world\n\nbody", &limits, &TrustedHosts::default());
+        assert!(a.problem.unwrap().contains("too large"));
+    }
+
+    #[test]
+    fn header_limit() {
+        let mut m = String::new();
+        for i in 0..50 {
+            m.push_str(&format!("X-H{i}: v\n"));
+        }
+        m.push_str("\nbody\n");
+        let limits = Limits { max_headers: 10, ..Default::default() };
+        let a = analyze(m.as_bytes(), &limits, &TrustedHosts::default());
+        assert_eq!(a.headers.len(), 10);
+        assert!(a.problem.unwrap().contains("too many header fields"));
     }
 }

@@ -6,6 +6,7 @@ pub mod classify;
 pub mod ingest;
 pub mod messages;
 pub mod show;
+pub mod stages;
 pub mod stats;
 pub mod trap;
 pub mod watch;
