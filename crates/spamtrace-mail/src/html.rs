@@ -76,7 +76,11 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
                 if lname == "script" {
                     out.stats.scripts += 1;
                 }
-                let close = if lname == "script" { "</script" } else { "</style" };
+                let close = if lname == "script" {
+                    "</script"
+                } else {
+                    "</style"
+                };
                 i = find_ci(b, i, close.as_bytes()).unwrap_or(b.len());
                 text_start = i;
                 continue;
@@ -84,9 +88,11 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
             "a" | "area" => out.stats.links += 1,
             "img" => out.stats.images += 1,
             "form" => out.stats.forms += 1,
-            "br" | "p" | "div" | "tr" | "li" | "td" | "table" | "h1" | "h2" | "h3" => {
-                push_text(&mut out.text, if lname == "td" { " " } else { "\n" }, max_text)
-            }
+            "br" | "p" | "div" | "tr" | "li" | "td" | "table" | "h1" | "h2" | "h3" => push_text(
+                &mut out.text,
+                if lname == "td" { " " } else { "\n" },
+                max_text,
+            ),
             _ => {}
         }
         for (k, v) in Attrs(attrs) {
@@ -102,7 +108,8 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
             if let Some(ctx) = ctx {
                 if out.links.len() < max_links {
                     let encoded = v.contains("&#") || v.contains("&x");
-                    out.links.push((decode_entities(v).into_owned(), ctx, encoded));
+                    out.links
+                        .push((decode_entities(v).into_owned(), ctx, encoded));
                 }
             } else if k.eq_ignore_ascii_case("style") {
                 let s = v.to_ascii_lowercase().replace(' ', "");
@@ -305,7 +312,15 @@ mod tests {
 
     #[test]
     fn broken_html_is_tolerated_and_bounded() {
-        for h in ["<", "<a href=", "<a href='x", "&#99999999999;", "<<<>>>", "&", "<!--"] {
+        for h in [
+            "<",
+            "<a href=",
+            "<a href='x",
+            "&#99999999999;",
+            "<<<>>>",
+            "&",
+            "<!--",
+        ] {
             let _ = scan_html(h, 100, 10);
         }
         let big = "word ".repeat(100_000);

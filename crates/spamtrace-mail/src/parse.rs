@@ -57,6 +57,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Analyse one raw message. Never panics on any input; what could not be
 /// understood is in `problem`, and the raw bytes are kept by the caller.
 pub fn analyze(raw: &[u8], limits: &Limits, trusted: &TrustedHosts) -> Analysis {
+    // Belt and braces: a panic in the third-party parser on some hostile
+    // input we have not met yet must cost one message, not the whole run.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        analyze_inner(raw, limits, trusted)
+    })) {
+        Ok(a) => a,
+        Err(e) => {
+            let why = e
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| e.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            Analysis {
+                sha256: sha256_hex(raw),
+                size: raw.len() as u64,
+                problem: Some(format!("the MIME parser failed on this message: {why}")),
+                ..Default::default()
+            }
+        }
+    }
+}
+
+fn analyze_inner(raw: &[u8], limits: &Limits, trusted: &TrustedHosts) -> Analysis {
     let mut a = Analysis {
         sha256: sha256_hex(raw),
         size: raw.len() as u64,
@@ -83,18 +106,23 @@ pub fn analyze(raw: &[u8], limits: &Limits, trusted: &TrustedHosts) -> Analysis 
     let shape = tree_shape(&msg);
     a.mime.parts = shape.0;
     a.mime.depth = shape.1;
+    let mut problems: Vec<String> = a.problem.take().into_iter().collect();
+    if shape.1 as usize > limits.max_depth {
+        problems.push(format!(
+            "MIME nesting too deep: {} levels over the limit of {}",
+            shape.1, limits.max_depth
+        ));
+    }
     if msg.parts.len() > limits.max_parts {
-        a.problem = Some(format!(
+        problems.push(format!(
             "too many MIME parts: {} over the limit of {} (the first {} analysed)",
             msg.parts.len(),
             limits.max_parts,
             limits.max_parts
         ));
-    } else if shape.1 as usize > limits.max_depth {
-        a.problem = Some(format!(
-            "MIME nesting too deep: {} levels over the limit of {}",
-            shape.1, limits.max_depth
-        ));
+    }
+    if !problems.is_empty() {
+        a.problem = Some(problems.join("; "));
     }
     let mut budget = limits.max_parts;
     extract_bodies(&msg, limits, &mut a, 0, &mut budget);
@@ -119,9 +147,7 @@ fn looks_like_headers(raw: &[u8]) -> bool {
         return true;
     }
     match memchr::memchr(b':', line) {
-        Some(p) if p > 0 => line[..p]
-            .iter()
-            .all(|&c| c.is_ascii_graphic() && c != b':'),
+        Some(p) if p > 0 => line[..p].iter().all(|&c| c.is_ascii_graphic() && c != b':'),
         _ => false,
     }
 }
@@ -198,7 +224,11 @@ fn extract_headers(msg: &Message<'_>, raw: &[u8], limits: &Limits, a: &mut Analy
             .unwrap_or_default();
         let name = String::from_utf8_lossy(name_bytes);
         let name = name.trim_end().trim_end_matches(':').trim_end();
-        let name = if name.is_empty() { h.name.as_str() } else { name };
+        let name = if name.is_empty() {
+            h.name.as_str()
+        } else {
+            name
+        };
         let raw_value = raw
             .get(h.offset_start as usize..h.offset_end as usize)
             .unwrap_or_default();
@@ -221,7 +251,9 @@ fn extract_headers(msg: &Message<'_>, raw: &[u8], limits: &Limits, a: &mut Analy
             limits.max_headers
         ));
     }
-    a.subject = msg.subject().map(|s| clip(s.trim(), limits.max_header_value));
+    a.subject = msg
+        .subject()
+        .map(|s| clip(s.trim(), limits.max_header_value));
     a.from = mailbox(msg.from());
     a.sender = mailbox(msg.sender());
     a.reply_to = mailbox(msg.reply_to());
@@ -236,9 +268,7 @@ fn extract_headers(msg: &Message<'_>, raw: &[u8], limits: &Limits, a: &mut Analy
         .collect();
     a.message_id = msg.message_id().map(|s| clip(s, 998));
     a.date = msg.date().map(|d| d.to_timestamp());
-    a.date_raw = msg
-        .header_raw("Date")
-        .map(|s| unfold(s.as_bytes(), 200));
+    a.date_raw = msg.header_raw("Date").map(|s| unfold(s.as_bytes(), 200));
     a.mailer = msg
         .header_raw("X-Mailer")
         .or_else(|| msg.header_raw("User-Agent"))
@@ -258,7 +288,9 @@ fn mime_shape(msg: &Message<'_>, raw: &[u8]) -> MimeShape {
                 None => c.ctype().to_ascii_lowercase(),
             })
             .unwrap_or_else(|| "text/plain".into()),
-        boundary: ct.and_then(|c| c.attribute("boundary")).map(|b| clip(b, 200)),
+        boundary: ct
+            .and_then(|c| c.attribute("boundary"))
+            .map(|b| clip(b, 200)),
         charset: ct
             .and_then(|c| c.attribute("charset"))
             .map(|b| clip(&b.to_ascii_lowercase(), 100)),
@@ -313,10 +345,16 @@ fn sniff(data: &[u8]) -> Option<&'static str> {
     }
     let head = &data[..data.len().min(512)];
     let lower: Vec<u8> = head.iter().map(|c| c.to_ascii_lowercase()).collect();
-    if memchr::memmem::find(&lower, b"<html").is_some() || memchr::memmem::find(&lower, b"<!doctype html").is_some() {
+    if memchr::memmem::find(&lower, b"<html").is_some()
+        || memchr::memmem::find(&lower, b"<!doctype html").is_some()
+    {
         return Some("text/html");
     }
-    if !data.is_empty() && head.iter().all(|&c| c >= 0x20 || c == b'\n' || c == b'\r' || c == b'\t') {
+    if !data.is_empty()
+        && head
+            .iter()
+            .all(|&c| c >= 0x20 || c == b'\n' || c == b'\r' || c == b'\t')
+    {
         return Some("text/plain");
     }
     None
@@ -341,7 +379,13 @@ fn floor(s: &str, i: usize) -> usize {
     i
 }
 
-fn extract_bodies(msg: &Message<'_>, limits: &Limits, a: &mut Analysis, nesting: u32, budget: &mut usize) {
+fn extract_bodies(
+    msg: &Message<'_>,
+    limits: &Limits,
+    a: &mut Analysis,
+    nesting: u32,
+    budget: &mut usize,
+) {
     for (id, part) in msg.parts.iter().enumerate() {
         if *budget == 0 {
             return;
@@ -425,32 +469,60 @@ mod tests {
 
     #[test]
     fn a_simple_spam() {
-        let a = an("Received: from bot (host [203.0.113.5]) by mx.trap.org; Wed, 16 Mar 2011 14:40:00 +0000\r\n\
+        let a = an(
+            "Received: from bot (host [203.0.113.5]) by mx.trap.org; Wed, 16 Mar 2011 14:40:00 +0000\r\n\
 From: =?utf-8?B?Q2FuYWRpYW4gUGhhcm1hY3k=?= <Sales@Pharma.EXAMPLE>\r\n\
 Subject: =?iso-8859-1?Q?V=EDagra?= 80% off\r\nmessage-id: <0001@x>\r\nX-Mailer: Microsoft CDO for Windows 2000\r\n\
 Date: Wed, 16 Mar 2011 14:39:00 +0000\r\nContent-Type: text/html\r\n\r\n\
-<p>Buy at <a href=\"hxxp://rx-shop[.]ru/p?id=1\">here</a> www.cheap-meds.com</p>");
+<p>Buy at <a href=\"hxxp://rx-shop[.]ru/p?id=1\">here</a> www.cheap-meds.com</p>",
+        );
         assert!(a.problem.is_none(), "{:?}", a.problem);
         assert_eq!(a.subject.as_deref(), Some("Víagra 80% off"));
         let from = a.from.as_ref().unwrap();
         assert_eq!(from.name.as_deref(), Some("Canadian Pharmacy"));
         assert_eq!(from.address.as_deref(), Some("Sales@pharma.example"));
         let names: Vec<_> = a.headers.iter().map(|h| h.name.as_str()).collect();
-        assert_eq!(names, ["Received", "From", "Subject", "message-id", "X-Mailer", "Date", "Content-Type"]);
+        assert_eq!(
+            names,
+            [
+                "Received",
+                "From",
+                "Subject",
+                "message-id",
+                "X-Mailer",
+                "Date",
+                "Content-Type"
+            ]
+        );
         assert_eq!(a.mailer.as_deref(), Some("Microsoft CDO for Windows 2000"));
         assert_eq!(a.message_id.as_deref(), Some("0001@x"));
         assert_eq!(a.date, Some(1300286340));
         assert!(a.text.contains("Buy at here"));
-        let urls: Vec<_> = a.urls.iter().map(|u| (u.url.as_str(), u.domain.as_deref(), u.obfuscated)).collect();
-        assert_eq!(urls, [("http://rx-shop.ru/p?id=1", Some("rx-shop.ru"), true), ("http://www.cheap-meds.com/", Some("cheap-meds.com"), false)]);
-        assert_eq!(a.origin_hop().and_then(|h| h.from_ip.as_deref()), Some("203.0.113.5"));
+        let urls: Vec<_> = a
+            .urls
+            .iter()
+            .map(|u| (u.url.as_str(), u.domain.as_deref(), u.obfuscated))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                ("http://rx-shop.ru/p?id=1", Some("rx-shop.ru"), true),
+                ("http://www.cheap-meds.com/", Some("cheap-meds.com"), false)
+            ]
+        );
+        assert_eq!(
+            a.origin_hop().and_then(|h| h.from_ip.as_deref()),
+            Some("203.0.113.5")
+        );
         assert!(a.mime.crlf);
         assert_eq!(a.mime.content_type, "text/html");
     }
 
     #[test]
     fn attachments_are_hashed_and_sniffed() {
-        let a = an("From: a@b.c\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nsee attached\n--B\nContent-Type: application/octet-stream; name=\"invoice.pdf.exe\"\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\nContent-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--B--\n");
+        let a = an(
+            "From: a@b.c\nSubject: x\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nsee attached\n--B\nContent-Type: application/octet-stream; name=\"invoice.pdf.exe\"\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\nContent-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--B--\n",
+        );
         assert_eq!(a.attachments.len(), 1);
         let at = &a.attachments[0];
         assert_eq!(at.filename.as_deref(), Some("invoice.pdf.exe"));
@@ -463,15 +535,35 @@ Date: Wed, 16 Mar 2011 14:39:00 +0000\r\nContent-Type: text/html\r\n\r\n\
 
     #[test]
     fn garbage_is_a_problem_not_a_panic() {
-        let a = analyze(&[0u8, 159, 146, 150, 255, 0, 1], &Limits::default(), &TrustedHosts::default());
-        assert!(a.problem.as_deref().unwrap().starts_with("not a mail message"));
-        assert!(analyze(b"", &Limits::default(), &TrustedHosts::default()).problem.is_some());
+        let a = analyze(
+            &[0u8, 159, 146, 150, 255, 0, 1],
+            &Limits::default(),
+            &TrustedHosts::default(),
+        );
+        assert!(
+            a.problem
+                .as_deref()
+                .unwrap()
+                .starts_with("not a mail message")
+        );
+        assert!(
+            analyze(b"", &Limits::default(), &TrustedHosts::default())
+                .problem
+                .is_some()
+        );
     }
 
     #[test]
     fn size_limit() {
-        let limits = Limits { max_message_bytes: 10, ..Default::default() };
-        let a = analyze(b"Subject: hello world\n\nbody", &limits, &TrustedHosts::default());
+        let limits = Limits {
+            max_message_bytes: 10,
+            ..Default::default()
+        };
+        let a = analyze(
+            b"Subject: hello world\n\nbody",
+            &limits,
+            &TrustedHosts::default(),
+        );
         assert!(a.problem.unwrap().contains("too large"));
     }
 
@@ -482,7 +574,10 @@ Date: Wed, 16 Mar 2011 14:39:00 +0000\r\nContent-Type: text/html\r\n\r\n\
             m.push_str(&format!("X-H{i}: v\n"));
         }
         m.push_str("\nbody\n");
-        let limits = Limits { max_headers: 10, ..Default::default() };
+        let limits = Limits {
+            max_headers: 10,
+            ..Default::default()
+        };
         let a = analyze(m.as_bytes(), &limits, &TrustedHosts::default());
         assert_eq!(a.headers.len(), 10);
         assert!(a.problem.unwrap().contains("too many header fields"));

@@ -22,10 +22,13 @@ fn host_str(h: &Host<'_>) -> String {
 
 /// Convert mail-parser's Received into our hop.
 pub(crate) fn hop_from(r: &Received<'_>) -> Hop {
-    let from_ip = r.from_ip.map(|ip| ip.to_string()).or_else(|| match &r.from {
-        Some(Host::IpAddr(ip)) => Some(ip.to_string()),
-        _ => None,
-    });
+    let from_ip = r
+        .from_ip
+        .map(|ip| ip.to_string())
+        .or_else(|| match &r.from {
+            Some(Host::IpAddr(ip)) => Some(ip.to_string()),
+            _ => None,
+        });
     Hop {
         from_host: r.from.as_ref().map(host_str),
         from_ip,
@@ -35,14 +38,20 @@ pub(crate) fn hop_from(r: &Received<'_>) -> Hop {
         with: r.with.as_ref().map(|p| p.to_string()),
         date: r.date.as_ref().map(|d| d.to_timestamp()),
         tls: r.tls_version.is_some()
-            || r.with.as_ref().is_some_and(|p| p.to_string().to_ascii_uppercase().ends_with('S')),
+            || r.with
+                .as_ref()
+                .is_some_and(|p| p.to_string().to_ascii_uppercase().ends_with('S')),
     }
 }
 
 fn is_internal(ip: &IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
-        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        IpAddr::V4(v4) => {
+            v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified()
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00
+        }
     }
 }
 
@@ -89,11 +98,23 @@ mod tests {
     #[test]
     fn origin_skips_trusted_and_private() {
         let hops = vec![
-            Hop { from_ip: Some("10.0.0.2".into()), ..Default::default() },
-            Hop { from_ip: Some("198.51.100.9".into()), from_host: Some("relay.trap.org".into()), ..Default::default() },
-            Hop { from_ip: Some("203.0.113.7".into()), ..Default::default() },
+            Hop {
+                from_ip: Some("10.0.0.2".into()),
+                ..Default::default()
+            },
+            Hop {
+                from_ip: Some("198.51.100.9".into()),
+                from_host: Some("relay.trap.org".into()),
+                ..Default::default()
+            },
+            Hop {
+                from_ip: Some("203.0.113.7".into()),
+                ..Default::default()
+            },
         ];
-        let trusted = TrustedHosts { hosts: vec!["trap.org".into()] };
+        let trusted = TrustedHosts {
+            hosts: vec!["trap.org".into()],
+        };
         assert_eq!(find_origin(&hops, &trusted), Some(2));
         assert_eq!(find_origin(&hops, &TrustedHosts::default()), Some(1));
         assert_eq!(find_origin(&[], &trusted), None);

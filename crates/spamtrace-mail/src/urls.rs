@@ -54,7 +54,11 @@ pub fn extract_urls(text: &str, context: UrlContext, out: &mut Vec<UrlRef>, max:
 
 /// Normalise one link target found in an HTML attribute. `entity_encoded`
 /// says whether the raw attribute used character references.
-pub fn url_from_attribute(value: &str, context: UrlContext, entity_encoded: bool) -> Option<UrlRef> {
+pub fn url_from_attribute(
+    value: &str,
+    context: UrlContext,
+    entity_encoded: bool,
+) -> Option<UrlRef> {
     let v = value.trim();
     let (scheme, rest) = v.split_once("://")?;
     let canon = canonical_scheme(scheme.trim())?;
@@ -92,7 +96,9 @@ fn find_www(b: &[u8], from: usize) -> Option<usize> {
         let p = memchr::memchr2(b'w', b'W', &b[i..])? + i;
         if p + 4 <= b.len()
             && b[p..p + 4].eq_ignore_ascii_case(b"www.")
-            && (p == 0 || !(b[p - 1].is_ascii_alphanumeric() || matches!(b[p - 1], b'/' | b'.' | b'@' | b'-')))
+            && (p == 0
+                || !(b[p - 1].is_ascii_alphanumeric()
+                    || matches!(b[p - 1], b'/' | b'.' | b'@' | b'-')))
         {
             return Some(p);
         }
@@ -108,7 +114,12 @@ fn url_end(b: &[u8], from: usize) -> usize {
     let limit = (from + MAX_URL).min(b.len());
     while i < limit {
         let c = b[i];
-        if c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^') {
+        if c.is_ascii_whitespace()
+            || matches!(
+                c,
+                b'"' | b'\'' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^'
+            )
+        {
             break;
         }
         if matches!(c, b'[' | b'(') {
@@ -116,7 +127,10 @@ fn url_end(b: &[u8], from: usize) -> usize {
                 i += 3;
                 continue;
             }
-            if i + 4 < b.len() && b[i + 1..i + 4].eq_ignore_ascii_case(b"dot") && matches!(b[i + 4], b']' | b')') {
+            if i + 4 < b.len()
+                && b[i + 1..i + 4].eq_ignore_ascii_case(b"dot")
+                && matches!(b[i + 4], b']' | b')')
+            {
                 i += 5;
                 continue;
             }
@@ -134,10 +148,22 @@ fn url_end(b: &[u8], from: usize) -> usize {
 }
 
 /// Build a normalised URL from a scheme and the text after `://`.
-fn normalize(scheme: &str, rest: &str, context: UrlContext, mut obfuscated: bool) -> Option<UrlRef> {
-    let rest = if rest.len() > MAX_URL { &rest[..floor_char(rest, MAX_URL)] } else { rest };
+fn normalize(
+    scheme: &str,
+    rest: &str,
+    context: UrlContext,
+    mut obfuscated: bool,
+) -> Option<UrlRef> {
+    let rest = if rest.len() > MAX_URL {
+        &rest[..floor_char(rest, MAX_URL)]
+    } else {
+        rest
+    };
     let mut deobf = String::new();
-    let rest = if rest.contains("[.]") || rest.contains("(.)") || rest.to_ascii_lowercase().contains("[dot]") {
+    let rest = if rest.contains("[.]")
+        || rest.contains("(.)")
+        || rest.to_ascii_lowercase().contains("[dot]")
+    {
         obfuscated = true;
         deobf = rest
             .replace("[.]", ".")
@@ -162,7 +188,16 @@ fn normalize(scheme: &str, rest: &str, context: UrlContext, mut obfuscated: bool
     let host_raw = if hostport.starts_with('[') {
         hostport.split(']').next().map(|h| &h[1..]).unwrap_or("")
     } else {
-        hostport.rsplit_once(':').map(|(h, p)| if p.bytes().all(|c| c.is_ascii_digit()) { h } else { hostport }).unwrap_or(hostport)
+        hostport
+            .rsplit_once(':')
+            .map(|(h, p)| {
+                if p.bytes().all(|c| c.is_ascii_digit()) {
+                    h
+                } else {
+                    hostport
+                }
+            })
+            .unwrap_or(hostport)
     };
     let port = &hostport[host_raw.len()..].trim_start_matches(']');
     let (host, is_ip, host_obf) = normalize_host_inner(host_raw)?;
@@ -182,8 +217,19 @@ fn normalize(scheme: &str, rest: &str, context: UrlContext, mut obfuscated: bool
         url.push_str(port);
     }
     url.push_str(if path.is_empty() { "/" } else { path });
-    let domain = if is_ip { None } else { registered_domain(&host) };
-    Some(UrlRef { url, host, domain, is_ip, obfuscated, context })
+    let domain = if is_ip {
+        None
+    } else {
+        registered_domain(&host)
+    };
+    Some(UrlRef {
+        url,
+        host,
+        domain,
+        is_ip,
+        obfuscated,
+        context,
+    })
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -205,7 +251,9 @@ fn normalize_host_inner(host: &str) -> Option<(String, bool, bool)> {
     let decoded;
     let host = if host.contains('%') {
         obf = true;
-        decoded = percent_encoding::percent_decode_str(host).decode_utf8_lossy().into_owned();
+        decoded = percent_encoding::percent_decode_str(host)
+            .decode_utf8_lossy()
+            .into_owned();
         decoded.as_str()
     } else {
         host
@@ -233,7 +281,10 @@ fn normalize_host_inner(host: &str) -> Option<(String, bool, bool)> {
     if !h.contains('.') {
         return None;
     }
-    if !h.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.' || c == '_') {
+    if !h
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '.' || c == '_')
+    {
         return None;
     }
     if h.starts_with('.') || h.contains("..") {
@@ -263,7 +314,9 @@ mod tests {
     fn urls(t: &str) -> Vec<(String, Option<String>, bool)> {
         let mut v = Vec::new();
         extract_urls(t, UrlContext::Text, &mut v, 100);
-        v.into_iter().map(|u| (u.url, u.domain, u.obfuscated)).collect()
+        v.into_iter()
+            .map(|u| (u.url, u.domain, u.obfuscated))
+            .collect()
     }
 
     #[test]
@@ -276,13 +329,33 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("http://shop.example.co.uk/buy?x=1".into(), Some("example.co.uk".into()), false),
-                ("http://evil.example.com/p".into(), Some("example.com".into()), true),
-                ("http://www.pills-now.com/".into(), Some("pills-now.com".into()), false),
+                (
+                    "http://shop.example.co.uk/buy?x=1".into(),
+                    Some("example.co.uk".into()),
+                    false
+                ),
+                (
+                    "http://evil.example.com/p".into(),
+                    Some("example.com".into()),
+                    true
+                ),
+                (
+                    "http://www.pills-now.com/".into(),
+                    Some("pills-now.com".into()),
+                    false
+                ),
                 ("http://192.168.1.1/x".into(), None, true),
-                ("https://www.bank.com/login".into(), Some("bank.com".into()), true),
+                (
+                    "https://www.bank.com/login".into(),
+                    Some("bank.com".into()),
+                    true
+                ),
                 ("http://phish.ru/".into(), Some("phish.ru".into()), true),
-                ("http://a.example.org/path".into(), Some("example.org".into()), false),
+                (
+                    "http://a.example.org/path".into(),
+                    Some("example.org".into()),
+                    false
+                ),
             ]
         );
     }

@@ -3,7 +3,10 @@
 use crate::Stages;
 use crossbeam_channel::bounded;
 use serde::Serialize;
-use spamtrace_mail::{Analysis, Envelope, Label, Limits, RawMessage, TrustedHosts, analyze, resolve_received_at, sha256_hex};
+use spamtrace_mail::{
+    Analysis, Envelope, Label, Limits, RawMessage, TrustedHosts, analyze, resolve_received_at,
+    sha256_hex,
+};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use spamtrace_store::{PutOutcome, Record, Store, StoreError, Verdicts};
 use std::collections::BTreeMap;
@@ -74,14 +77,22 @@ pub enum IngestError {
 
 enum Work {
     Message(RawMessage),
-    Oversized { envelope: Envelope, size: u64, head: Vec<u8> },
+    Oversized {
+        envelope: Envelope,
+        size: u64,
+        head: Vec<u8>,
+    },
     Skipped(String),
     Error(String),
 }
 
 pub(crate) enum Done {
     /// A message to store; `analysis` is None when it was already known.
-    Message { record: Record, analysis: Option<Box<Analysis>>, envelope: Envelope },
+    Message {
+        record: Record,
+        analysis: Option<Box<Analysis>>,
+        envelope: Envelope,
+    },
     Skipped(String),
     Error(String),
 }
@@ -98,7 +109,9 @@ pub fn ingest(
 ) -> Result<IngestSummary, IngestError> {
     let start = Instant::now();
     let workers = if opts.workers == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     } else {
         opts.workers
     };
@@ -116,13 +129,26 @@ pub fn ingest(
             for (seq, item) in read_paths(paths, &source_opts).enumerate() {
                 let w = match item {
                     SourceItem::Message(m) => Work::Message(m),
-                    SourceItem::Oversized { source, offset, size, head } => Work::Oversized {
-                        envelope: Envelope { source, offset, ..Default::default() },
+                    SourceItem::Oversized {
+                        source,
+                        offset,
+                        size,
+                        head,
+                    } => Work::Oversized {
+                        envelope: Envelope {
+                            source,
+                            offset,
+                            ..Default::default()
+                        },
                         size,
                         head,
                     },
-                    SourceItem::Skipped { path, reason } => Work::Skipped(format!("{}: {reason}", path.display())),
-                    SourceItem::Error { path, error } => Work::Error(format!("{}: {error}", path.display())),
+                    SourceItem::Skipped { path, reason } => {
+                        Work::Skipped(format!("{}: {reason}", path.display()))
+                    }
+                    SourceItem::Error { path, error } => {
+                        Work::Error(format!("{}: {error}", path.display()))
+                    }
                 };
                 if work_tx.send((seq as u64, w)).is_err() {
                     return; // the writer stopped (store error): stop reading
@@ -137,7 +163,11 @@ pub fn ingest(
                 for (seq, w) in work_rx {
                     let done = match w {
                         Work::Message(m) => process(m, &mut *known, scorer, opts),
-                        Work::Oversized { envelope, size, head } => oversized(envelope, size, head, opts),
+                        Work::Oversized {
+                            envelope,
+                            size,
+                            head,
+                        } => oversized(envelope, size, head, opts),
                         Work::Skipped(s) => Done::Skipped(s),
                         Work::Error(e) => Done::Error(e),
                     };
@@ -155,11 +185,20 @@ pub fn ingest(
         let mut next = 0u64;
         let mut batch: Vec<Record> = Vec::with_capacity(opts.batch);
         let mut last_progress = Instant::now();
-        let flush = |batch: &mut Vec<Record>, summary: &mut IngestSummary, store: &mut dyn Store, stages: &Stages| -> Result<(), IngestError> {
+        let flush = |batch: &mut Vec<Record>,
+                     summary: &mut IngestSummary,
+                     store: &mut dyn Store,
+                     stages: &Stages|
+         -> Result<(), IngestError> {
             if batch.is_empty() {
                 return Ok(());
             }
-            let state: Vec<(&str, Vec<u8>)> = stages.attributor.as_ref().and_then(|a| a.snapshot()).into_iter().collect();
+            let state: Vec<(&str, Vec<u8>)> = stages
+                .attributor
+                .as_ref()
+                .and_then(|a| a.snapshot())
+                .into_iter()
+                .collect();
             let outcomes = store.put_batch(batch, &state)?;
             for (rec, o) in batch.iter().zip(outcomes) {
                 match o {
@@ -176,10 +215,16 @@ pub fn ingest(
             while let Some(done) = pending.remove(&next) {
                 next += 1;
                 match done {
-                    Done::Message { mut record, analysis, envelope } => {
+                    Done::Message {
+                        mut record,
+                        analysis,
+                        envelope,
+                    } => {
                         summary.messages_seen += 1;
                         summary.bytes += record.size;
-                        if let (Some(a), Some(attr)) = (analysis.as_deref(), stages.attributor.as_mut()) {
+                        if let (Some(a), Some(attr)) =
+                            (analysis.as_deref(), stages.attributor.as_mut())
+                        {
                             if a.problem.is_none() {
                                 let mut v = std::mem::take(&mut record.row.verdicts);
                                 attr.attribute(a, &envelope, record.row.received_ts, &mut v);
@@ -240,12 +285,23 @@ pub(crate) fn process(
     if known(&sha) {
         // Already stored: only the sighting is new. Its time comes from the
         // source when the source knows it, else from the stored message.
-        let a = Analysis { sha256: sha.clone(), size: m.bytes.len() as u64, ..Default::default() };
-        let t = envelope.received_at.unwrap_or((now(), spamtrace_mail::TimeSource::Ingest));
+        let a = Analysis {
+            sha256: sha.clone(),
+            size: m.bytes.len() as u64,
+            ..Default::default()
+        };
+        let t = envelope
+            .received_at
+            .unwrap_or((now(), spamtrace_mail::TimeSource::Ingest));
         let mut record = Record::build(&[], &envelope, &a, t, Verdicts::default());
         record.sha256 = sha;
+        record.size = m.bytes.len() as u64;
         record.raw_zstd.clear();
-        return Done::Message { record, analysis: None, envelope };
+        return Done::Message {
+            record,
+            analysis: None,
+            envelope,
+        };
     }
     let analysis = analyze(&m.bytes, &opts.limits, &opts.trusted);
     let mut verdicts = Verdicts::default();
@@ -254,7 +310,11 @@ pub(crate) fn process(
     }
     let t = resolve_received_at(&envelope, &analysis, now());
     let record = Record::build(&m.bytes, &envelope, &analysis, t, verdicts);
-    Done::Message { record, analysis: Some(Box::new(analysis)), envelope }
+    Done::Message {
+        record,
+        analysis: Some(Box::new(analysis)),
+        envelope,
+    }
 }
 
 fn oversized(envelope: Envelope, size: u64, head: Vec<u8>, opts: &IngestOptions) -> Done {
@@ -268,7 +328,13 @@ fn oversized(envelope: Envelope, size: u64, head: Vec<u8>, opts: &IngestOptions)
         opts.limits.max_message_bytes,
         head.len()
     ));
-    let t = envelope.received_at.unwrap_or((now(), spamtrace_mail::TimeSource::Ingest));
+    let t = envelope
+        .received_at
+        .unwrap_or((now(), spamtrace_mail::TimeSource::Ingest));
     let record = Record::build(&head, &envelope, &a, t, Verdicts::default());
-    Done::Message { record, analysis: None, envelope }
+    Done::Message {
+        record,
+        analysis: None,
+        envelope,
+    }
 }

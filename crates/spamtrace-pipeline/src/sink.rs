@@ -62,14 +62,27 @@ impl DurableSink {
     /// Store one message; returns its SHA-256 once it is durably committed.
     pub fn store(&self, message: RawMessage) -> Result<String, String> {
         let mut never_known = |_: &str| false;
-        let Done::Message { record, analysis, envelope } =
-            process(message, &mut never_known, self.scorer.as_deref(), &self.opts)
+        let Done::Message {
+            record,
+            analysis,
+            envelope,
+        } = process(
+            message,
+            &mut never_known,
+            self.scorer.as_deref(),
+            &self.opts,
+        )
         else {
             return Err("internal error: message not processed".into());
         };
         let (reply, answer) = bounded(1);
         self.tx
-            .send(Job { record, analysis, envelope, reply })
+            .send(Job {
+                record,
+                analysis,
+                envelope,
+                reply,
+            })
             .map_err(|_| "the store is shut down".to_string())?;
         answer
             .recv()
@@ -101,7 +114,12 @@ fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
             replies.push((j.record.sha256.clone(), j.reply));
             records.push(j.record);
         }
-        let state: Vec<(&str, Vec<u8>)> = stages.attributor.as_ref().and_then(|a| a.snapshot()).into_iter().collect();
+        let state: Vec<(&str, Vec<u8>)> = stages
+            .attributor
+            .as_ref()
+            .and_then(|a| a.snapshot())
+            .into_iter()
+            .collect();
         match store.put_batch(&records, &state) {
             Ok(_) => {
                 for (sha, reply) in replies {
@@ -109,7 +127,10 @@ fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
                 }
             }
             Err(e) => {
-                tracing::error!("store failed, {} messages not acknowledged: {e}", replies.len());
+                tracing::error!(
+                    "store failed, {} messages not acknowledged: {e}",
+                    replies.len()
+                );
                 for (_, reply) in replies {
                     let _ = reply.send(Err(e.to_string()));
                 }

@@ -22,7 +22,9 @@ use spamtrace_mail::Analysis;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite failed.
-    #[error("store database error: {0} (is the store directory writable and not used by another program?)")]
+    #[error(
+        "store database error: {0} (is the store directory writable and not used by another program?)"
+    )]
     Sqlite(#[from] rusqlite::Error),
     /// Reading or writing the store directory failed.
     #[error("cannot use store directory {path}: {source}")]
@@ -36,7 +38,9 @@ pub enum StoreError {
     #[error("corrupt data in the store: {0}")]
     Corrupt(String),
     /// The store was written by a newer spamtrace.
-    #[error("the store has schema version {found}, newer than this spamtrace supports ({supported}): upgrade spamtrace")]
+    #[error(
+        "the store has schema version {found}, newer than this spamtrace supports ({supported}): upgrade spamtrace"
+    )]
     TooNew {
         /// Version in the file.
         found: i64,
@@ -53,7 +57,11 @@ pub trait Store {
     /// Store a batch atomically: all of it or none of it, together with the
     /// state of the stateful stages (`(key, bytes)`), so that a crash never
     /// separates messages from the campaign index that placed them.
-    fn put_batch(&mut self, records: &[Record], state: &[(&str, Vec<u8>)]) -> Result<Vec<PutOutcome>, StoreError>;
+    fn put_batch(
+        &mut self,
+        records: &[Record],
+        state: &[(&str, Vec<u8>)],
+    ) -> Result<Vec<PutOutcome>, StoreError>;
     /// Whether a message with this SHA-256 is already stored.
     fn contains(&self, sha256: &str) -> Result<bool, StoreError>;
     /// The full SHA-256 of the one message matching a prefix.

@@ -76,7 +76,11 @@ impl SqliteStore {
         );
         let mut st = self.connection().prepare(&sql)?;
         let rows = st.query_map(
-            rusqlite::params![bucket_secs, since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX)],
+            rusqlite::params![
+                bucket_secs,
+                since.unwrap_or(i64::MIN),
+                until.unwrap_or(i64::MAX)
+            ],
             |r| {
                 Ok(VolumeCell {
                     key: r.get(0)?,

@@ -76,7 +76,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("dir", &self.dir).finish()
+        f.debug_struct("SqliteStore")
+            .field("dir", &self.dir)
+            .finish()
     }
 }
 
@@ -174,7 +176,9 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         let supported = MIGRATIONS.len() as i64;
         if version > supported {
             return Err(StoreError::TooNew {
@@ -231,7 +235,9 @@ impl SqliteStore {
     pub fn update_verdicts(&mut self, sha256: &str, v: &Verdicts) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         let id: Option<i64> = tx
-            .query_row("SELECT id FROM messages WHERE sha256 = ?1", [sha256], |r| r.get(0))
+            .query_row("SELECT id FROM messages WHERE sha256 = ?1", [sha256], |r| {
+                r.get(0)
+            })
             .optional()?;
         if let Some(id) = id {
             tx.execute(
@@ -251,7 +257,8 @@ impl SqliteStore {
         let mut st = self.conn.prepare(sql)?;
         let rows = st.query_map([], |r| {
             Ok((
-                r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "(none)".into()),
+                r.get::<_, Option<String>>(0)?
+                    .unwrap_or_else(|| "(none)".into()),
                 r.get::<_, i64>(1)? as u64,
             ))
         })?;
@@ -260,7 +267,11 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn put_batch(&mut self, records: &[Record], state: &[(&str, Vec<u8>)]) -> Result<Vec<PutOutcome>, StoreError> {
+    fn put_batch(
+        &mut self,
+        records: &[Record],
+        state: &[(&str, Vec<u8>)],
+    ) -> Result<Vec<PutOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut outcomes = Vec::with_capacity(records.len());
         {
@@ -272,8 +283,13 @@ impl Store for SqliteStore {
             let mut find = tx.prepare_cached(
                 "SELECT id, label, verdict, kind, campaign, botnet, origin_net, url_domain FROM messages WHERE sha256 = ?1",
             )?;
-            let mut ins_blob = tx.prepare_cached("INSERT INTO blobs (id, analysis, raw) VALUES (?1, ?2, ?3)")?;
-            let mut ins_url = tx.prepare_cached("INSERT INTO urls (msg, url, host, domain) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut set_label = tx
+                .prepare_cached("UPDATE messages SET label = ?2 WHERE id = ?1 AND label IS NULL")?;
+            let mut ins_blob =
+                tx.prepare_cached("INSERT INTO blobs (id, analysis, raw) VALUES (?1, ?2, ?3)")?;
+            let mut ins_url = tx.prepare_cached(
+                "INSERT INTO urls (msg, url, host, domain) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             let mut ins_sight = tx.prepare_cached(
                 "INSERT OR IGNORE INTO sightings (msg, seen_at, time_source, source, pos, recipient, smtp, is_spam, kind, campaign, botnet, origin_net, url_domain)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -314,7 +330,8 @@ impl Store for SqliteStore {
                                 url_domain,
                                 row.envelope_from,
                                 (!row.envelope_to.is_empty())
-                                    .then(|| serde_json::to_string(&row.envelope_to).unwrap_or_default()),
+                                    .then(|| serde_json::to_string(&row.envelope_to)
+                                        .unwrap_or_default()),
                                 row.dialect,
                                 serde_json::to_string(&row.verdicts).ok(),
                             ],
@@ -359,7 +376,23 @@ impl Store for SqliteStore {
                             })
                             .optional()?;
                         match found {
-                            Some((id, spam, k, c, b, n, u)) => (id, PutOutcome::Duplicate, spam, k, c, b, n, u),
+                            Some((id, spam, k, c, b, n, u)) => {
+                                // A label learnt later (a TREC index over an archive
+                                // read before) fills in a missing one.
+                                if let Some(l) = &row.label {
+                                    set_label.execute(params![id, l])?;
+                                }
+                                (
+                                    id,
+                                    PutOutcome::Duplicate,
+                                    spam || row.label.as_deref() == Some("spam"),
+                                    k,
+                                    c,
+                                    b,
+                                    n,
+                                    u,
+                                )
+                            }
                             None => {
                                 return Err(StoreError::Corrupt(format!(
                                     "message {} was announced as stored but is not in the store",
@@ -402,7 +435,9 @@ impl Store for SqliteStore {
     }
 
     fn contains(&self, sha256: &str) -> Result<bool, StoreError> {
-        let mut st = self.conn.prepare_cached("SELECT 1 FROM messages WHERE sha256 = ?1")?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT 1 FROM messages WHERE sha256 = ?1")?;
         Ok(st.exists([sha256])?)
     }
 
@@ -411,10 +446,12 @@ impl Store for SqliteStore {
         if p.is_empty() || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let mut st = self
-            .conn
-            .prepare("SELECT sha256 FROM messages WHERE sha256 >= ?1 AND sha256 < ?1 || 'g' LIMIT 2")?;
-        let found: Vec<String> = st.query_map([&p], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut st = self.conn.prepare(
+            "SELECT sha256 FROM messages WHERE sha256 >= ?1 AND sha256 < ?1 || 'g' LIMIT 2",
+        )?;
+        let found: Vec<String> = st
+            .query_map([&p], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.into_iter().next()),
@@ -424,7 +461,10 @@ impl Store for SqliteStore {
 
     fn message(&self, sha256: &str) -> Result<Option<MessageRow>, StoreError> {
         let sql = format!("{} WHERE m.sha256 = ?1", Self::ROW_SELECT);
-        Ok(self.conn.query_row(&sql, [sha256], Self::row_from).optional()?)
+        Ok(self
+            .conn
+            .query_row(&sql, [sha256], Self::row_from)
+            .optional()?)
     }
 
     fn raw(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -436,8 +476,11 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .optional()?;
-        blob.map(|b| zstd::decode_all(&b[..]).map_err(|e| StoreError::Corrupt(format!("raw message {sha256}: {e}"))))
-            .transpose()
+        blob.map(|b| {
+            zstd::decode_all(&b[..])
+                .map_err(|e| StoreError::Corrupt(format!("raw message {sha256}: {e}")))
+        })
+        .transpose()
     }
 
     fn analysis(&self, sha256: &str) -> Result<Option<Analysis>, StoreError> {
@@ -450,7 +493,8 @@ impl Store for SqliteStore {
             )
             .optional()?;
         let Some(blob) = blob else { return Ok(None) };
-        let json = zstd::decode_all(&blob[..]).map_err(|e| StoreError::Corrupt(format!("analysis {sha256}: {e}")))?;
+        let json = zstd::decode_all(&blob[..])
+            .map_err(|e| StoreError::Corrupt(format!("analysis {sha256}: {e}")))?;
         serde_json::from_slice(&json)
             .map(Some)
             .map_err(|e| StoreError::Corrupt(format!("analysis {sha256}: {e}")))
@@ -487,10 +531,17 @@ impl Store for SqliteStore {
     }
 
     fn stats(&self) -> Result<Stats, StoreError> {
-        let one = |sql: &str| -> Result<i64, StoreError> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?.unwrap_or(0)) };
-        let (first, last): (Option<i64>, Option<i64>) = self
-            .conn
-            .query_row("SELECT min(received_at), max(received_at) FROM messages", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let one = |sql: &str| -> Result<i64, StoreError> {
+            Ok(self
+                .conn
+                .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))?
+                .unwrap_or(0))
+        };
+        let (first, last): (Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT min(received_at), max(received_at) FROM messages",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(Stats {
             messages: one("SELECT count(*) FROM messages")? as u64,
             sightings: one("SELECT count(*) FROM sightings")? as u64,
@@ -510,7 +561,9 @@ impl Store for SqliteStore {
     fn load_state(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM state WHERE key = ?1", [key], |r| r.get(0))
+            .query_row("SELECT value FROM state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 

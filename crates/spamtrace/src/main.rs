@@ -20,7 +20,12 @@ use std::process::ExitCode;
 #[command(name = "spamtrace", version, about, long_about, max_term_width = 100)]
 struct Cli {
     /// The store directory (created on first use).
-    #[arg(long, global = true, env = "SPAMTRACE_DATA", default_value = "./spamtrace-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SPAMTRACE_DATA",
+        default_value = "./spamtrace-data"
+    )]
     data: PathBuf,
 
     /// Log level for diagnostics on stderr (error, warn, info, debug, trace).

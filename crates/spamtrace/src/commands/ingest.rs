@@ -59,8 +59,13 @@ pub fn run(ctx: &Context, args: IngestArgs) -> anyhow::Result<()> {
     let mut store = SqliteStore::open(&ctx.data)
         .with_context(|| format!("cannot open the store in {}", ctx.data.display()))?;
     let opts = IngestOptions {
-        limits: Limits { max_message_bytes: args.max_message_mb << 20, ..Limits::default() },
-        trusted: TrustedHosts { hosts: args.trusted.clone() },
+        limits: Limits {
+            max_message_bytes: args.max_message_mb << 20,
+            ..Limits::default()
+        },
+        trusted: TrustedHosts {
+            hosts: args.trusted.clone(),
+        },
         workers: args.workers,
         batch: args.batch.max(1),
         label: args.label,
@@ -70,6 +75,13 @@ pub fn run(ctx: &Context, args: IngestArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         print_summary(&summary, &ctx.data);
+    }
+    if !summary.errors.is_empty() {
+        anyhow::bail!(
+            "{} path(s) could not be read (everything else was ingested): {}",
+            summary.errors.len(),
+            summary.errors.join("; ")
+        );
     }
     Ok(())
 }
@@ -86,7 +98,8 @@ pub fn run_ingest(
     let bar = if show_progress && std::io::stderr().is_terminal() {
         let b = ProgressBar::new_spinner();
         b.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").expect("valid template"),
+            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .expect("valid template"),
         );
         b.enable_steady_tick(std::time::Duration::from_millis(120));
         Some(b)
@@ -138,6 +151,9 @@ fn print_summary(s: &IngestSummary, data: &std::path::Path) {
         eprintln!("error: cannot read {e}");
     }
     if s.failed > 0 {
-        println!("See why messages failed: spamtrace --data {} stats", data.display());
+        println!(
+            "See why messages failed: spamtrace --data {} stats",
+            data.display()
+        );
     }
 }

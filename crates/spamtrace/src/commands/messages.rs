@@ -42,9 +42,17 @@ pub fn run(ctx: &Context, args: MessagesArgs) -> anyhow::Result<()> {
                 "{}  {}  {:<5} {:<11} {}",
                 &row.sha256[..12],
                 row.received_at.as_deref().unwrap_or("-"),
-                row.verdict.as_deref().or(row.label.as_deref()).unwrap_or("-"),
+                row.verdict
+                    .as_deref()
+                    .or(row.label.as_deref())
+                    .unwrap_or("-"),
                 row.kind.as_deref().unwrap_or("-"),
-                row.subject.as_deref().unwrap_or("(no subject)").chars().take(80).collect::<String>()
+                row.subject
+                    .as_deref()
+                    .unwrap_or("(no subject)")
+                    .chars()
+                    .take(80)
+                    .collect::<String>()
             )
         };
         if let Err(e) = r {

@@ -28,7 +28,10 @@ pub struct ShowArgs {
 pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
     let store = SqliteStore::open_readonly(&ctx.data)?;
     let Some(sha) = store.resolve(&args.id)? else {
-        bail!("no message matches '{}': list them with `spamtrace messages`", args.id);
+        bail!(
+            "no message matches '{}': list them with `spamtrace messages`",
+            args.id
+        );
     };
     if args.raw {
         let raw = store.raw(&sha)?.context("the raw message is missing")?;
@@ -46,7 +49,12 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
     let mut o = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(o, "message   {sha}");
-    let _ = writeln!(o, "received  {} (from {})", row.received_at.as_deref().unwrap_or("-"), row.time_source);
+    let _ = writeln!(
+        o,
+        "received  {} (from {})",
+        row.received_at.as_deref().unwrap_or("-"),
+        row.time_source
+    );
     let _ = writeln!(o, "size      {} bytes", row.size);
     if let Some(l) = &row.label {
         let _ = writeln!(o, "label     {l}");
@@ -55,14 +63,22 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         let _ = writeln!(o, "PROBLEM   {p}");
     }
     if let Some(v) = &row.verdict {
-        let _ = writeln!(o, "verdict   {v} (score {:.3})", row.score.unwrap_or(f32::NAN));
+        let _ = writeln!(
+            o,
+            "verdict   {v} (score {:.3})",
+            row.score.unwrap_or(f32::NAN)
+        );
     }
     if let Some(k) = &row.kind {
         let _ = writeln!(o, "kind      {k}");
     }
     let v = &row.verdicts;
     if let Some(c) = &row.campaign {
-        let _ = writeln!(o, "campaign  {c}: {}", v.campaign_reason.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            o,
+            "campaign  {c}: {}",
+            v.campaign_reason.as_deref().unwrap_or("")
+        );
     } else if let Some(r) = &v.campaign_reason {
         let _ = writeln!(o, "campaign  unclustered: {r}");
     }
@@ -77,12 +93,21 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
     }
     let _ = writeln!(o, "\nheaders ({}):", analysis.headers.len());
     for h in &analysis.headers {
-        let _ = writeln!(o, "  {}: {}", h.name, h.value.chars().take(300).collect::<String>());
+        let _ = writeln!(
+            o,
+            "  {}: {}",
+            h.name,
+            h.value.chars().take(300).collect::<String>()
+        );
     }
     if !analysis.received.is_empty() {
         let _ = writeln!(o, "\nreceived chain (topmost first):");
         for (i, h) in analysis.received.iter().enumerate() {
-            let mark = if analysis.origin == Some(i) { "origin ->" } else { "         " };
+            let mark = if analysis.origin == Some(i) {
+                "origin ->"
+            } else {
+                "         "
+            };
             let _ = writeln!(
                 o,
                 "  {mark} from {} [{}] helo={} by {} at {}{}",
@@ -96,7 +121,11 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(d) = analysis.date {
-        let _ = writeln!(o, "\ndate skew: Date header is {} s from the receive time", d - row.received_ts);
+        let _ = writeln!(
+            o,
+            "\ndate skew: Date header is {} s from the receive time",
+            d - row.received_ts
+        );
     }
     if !analysis.urls.is_empty() {
         let _ = writeln!(o, "\nurls ({}):", analysis.urls.len());
@@ -105,7 +134,9 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
                 o,
                 "  {} [{}{}{}]",
                 u.url,
-                u.domain.as_deref().unwrap_or(if u.is_ip { "ip" } else { "-" }),
+                u.domain
+                    .as_deref()
+                    .unwrap_or(if u.is_ip { "ip" } else { "-" }),
                 if u.obfuscated { ", obfuscated" } else { "" },
                 match u.context {
                     spamtrace_mail::UrlContext::Text => "",
@@ -138,11 +169,23 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
             iso(s.seen_at).unwrap_or_default(),
             s.source,
             s.offset.map(|x| format!(":{x}")).unwrap_or_default(),
-            s.recipient.as_deref().map(|r| format!(" to {r}")).unwrap_or_default()
+            s.recipient
+                .as_deref()
+                .map(|r| format!(" to {r}"))
+                .unwrap_or_default()
         );
         if let Some(smtp) = &s.smtp {
-            let _ = writeln!(o, "    client {} helo {:?} tls {} dialect {}", smtp.client, smtp.helo, smtp.tls, smtp.dialect);
-            let _ = writeln!(o, "    MAIL FROM {} RCPT TO {}", smtp.mail_from, smtp.rcpt_to.join(", "));
+            let _ = writeln!(
+                o,
+                "    client {} helo {:?} tls {} dialect {}",
+                smtp.client, smtp.helo, smtp.tls, smtp.dialect
+            );
+            let _ = writeln!(
+                o,
+                "    MAIL FROM {} RCPT TO {}",
+                smtp.mail_from,
+                smtp.rcpt_to.join(", ")
+            );
             for line in smtp.transcript.lines() {
                 let _ = writeln!(o, "    | {line}");
             }
@@ -151,7 +194,11 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
     let text: String = analysis.text.chars().take(args.text_chars).collect();
     let _ = writeln!(o, "\ntext:\n{text}");
     if analysis.text.chars().count() > args.text_chars {
-        let _ = writeln!(o, "[... more text: --text-chars N; raw source: spamtrace show {} --raw]", &sha[..12]);
+        let _ = writeln!(
+            o,
+            "[... more text: --text-chars N; raw source: spamtrace show {} --raw]",
+            &sha[..12]
+        );
     }
     let _ = std::io::stdout().write_all(o.as_bytes());
     Ok(())

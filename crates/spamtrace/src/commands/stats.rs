@@ -22,7 +22,12 @@ pub fn run(ctx: &Context, args: StatsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("store        {}", ctx.data.display());
-    println!("messages     {} unique ({:.1} MB raw, {:.1} MB stored)", s.messages, s.raw_bytes as f64 / 1e6, s.stored_bytes as f64 / 1e6);
+    println!(
+        "messages     {} unique ({:.1} MB raw, {:.1} MB stored)",
+        s.messages,
+        s.raw_bytes as f64 / 1e6,
+        s.stored_bytes as f64 / 1e6
+    );
     println!("sightings    {}", s.sightings);
     println!(
         "period       {} .. {}",
