@@ -127,7 +127,7 @@ pub fn run_ingest(
             Err(_) => Box::new(|_: &str| false),
         }
     };
-    let stages = super::stages::load(ctx)?;
+    let stages = super::stages::load(ctx, store)?;
     let summary = ingest(paths, store, stages, opts, &is_known, &progress)?;
     if let Some(b) = bar {
         b.finish_and_clear();
