@@ -164,7 +164,17 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 fn unfold(raw: &[u8], max: usize) -> String {
-    let s = String::from_utf8_lossy(&raw[..raw.len().min(max * 2)]);
+    let raw = &raw[..raw.len().min(max * 2)];
+    // Fast path: most header values are one line of valid UTF-8.
+    if !raw.iter().any(|&c| c == b'\r' || c == b'\n' || c == b'\t') {
+        if let Ok(s) = std::str::from_utf8(raw) {
+            let t = s.trim_matches(' ');
+            if !t.contains("  ") {
+                return clip(t, max);
+            }
+        }
+    }
+    let s = String::from_utf8_lossy(raw);
     let mut out = String::with_capacity(s.len());
     let mut ws = false;
     for c in s.chars() {
@@ -394,10 +404,14 @@ fn extract_bodies(
         let is_attachment = msg.attachments.contains(&(id as u32));
         match &part.body {
             PartType::Text(t) if !is_attachment => {
-                let before = a.text.len();
+                let room = limits.max_text_bytes.saturating_sub(a.text.len());
+                extract_urls(
+                    &t[..floor(t, room)],
+                    UrlContext::Text,
+                    &mut a.urls,
+                    limits.max_urls,
+                );
                 push_text(a, t, limits.max_text_bytes);
-                let added = a.text[before..].to_string();
-                extract_urls(&added, UrlContext::Text, &mut a.urls, limits.max_urls);
             }
             PartType::Html(h) if !is_attachment => {
                 let x = scan_html(h, limits.max_text_bytes, limits.max_urls);

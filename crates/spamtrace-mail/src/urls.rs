@@ -16,10 +16,23 @@ const MAX_URL: usize = 2048;
 pub fn extract_urls(text: &str, context: UrlContext, out: &mut Vec<UrlRef>, max: usize) {
     let b = text.as_bytes();
     let mut i = 0;
+    // Next candidates, recomputed only once passed (not once per URL).
+    let mut next_scheme: Option<usize> = None;
+    let mut next_www: Option<usize> = None;
+    let mut scheme_done = false;
+    let mut www_done = false;
     while i < b.len() && out.len() < max {
         // Find the next "://" or "www." whichever is first.
-        let next_scheme = memchr::memmem::find(&b[i..], b"://").map(|p| p + i);
-        let next_www = find_www(b, i);
+        if !scheme_done && next_scheme.is_none_or(|p| p < i) {
+            next_scheme = memchr::memmem::find(&b[i..], b"://").map(|p| p + i);
+            scheme_done = next_scheme.is_none();
+        }
+        if !www_done && next_www.is_none_or(|p| p < i) {
+            next_www = find_www(b, i);
+            www_done = next_www.is_none();
+        }
+        let next_scheme = next_scheme.filter(|&p| p >= i);
+        let next_www = next_www.filter(|&p| p >= i);
         let (start, with_scheme) = match (next_scheme, next_www) {
             (None, None) => break,
             (Some(s), Some(w)) if w < s => (w, false),

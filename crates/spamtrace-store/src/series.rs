@@ -69,33 +69,56 @@ impl SqliteStore {
     ) -> Result<Vec<VolumeCell>, StoreError> {
         let bucket_secs = bucket_secs.max(1);
         let (col, _) = by.column();
+        // Aggregated here rather than with GROUP BY: one sequential pass over
+        // the time index with no sort is several times faster in SQLite, and
+        // keys are interned so a row costs no allocation.
         let sql = format!(
-            "SELECT coalesce({col}, '(none)') AS k, (seen_at / ?1) * ?1 AS b, count(*)
-             FROM sightings WHERE is_spam = 1 AND seen_at >= ?2 AND seen_at < ?3
-             GROUP BY k, b ORDER BY k, b"
+            "SELECT {col}, seen_at FROM sightings INDEXED BY sightings_spam_seen
+             WHERE is_spam = 1 AND seen_at >= ?1 AND seen_at < ?2"
         );
-        let mut st = self.connection().prepare(&sql)?;
-        let rows = st.query_map(
-            rusqlite::params![
-                bucket_secs,
-                since.unwrap_or(i64::MIN),
-                until.unwrap_or(i64::MAX)
-            ],
-            |r| {
-                Ok(VolumeCell {
-                    key: r.get(0)?,
-                    bucket: r.get(1)?,
-                    count: r.get::<_, i64>(2)? as u64,
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut st = self.connection().prepare_cached(&sql)?;
+        let mut rows = st.query(rusqlite::params![
+            since.unwrap_or(i64::MIN),
+            until.unwrap_or(i64::MAX)
+        ])?;
+        let mut keys: std::collections::HashMap<Box<str>, usize> = std::collections::HashMap::new();
+        let mut names: Vec<Box<str>> = Vec::new();
+        let mut counts: std::collections::HashMap<(usize, i64), u64> =
+            std::collections::HashMap::new();
+        while let Some(r) = rows.next()? {
+            let key = match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or("(invalid)"),
+                _ => "(none)",
+            };
+            let k = match keys.get(key) {
+                Some(&k) => k,
+                None => {
+                    names.push(key.into());
+                    keys.insert(key.into(), names.len() - 1);
+                    names.len() - 1
+                }
+            };
+            let t: i64 = r.get(1)?;
+            *counts
+                .entry((k, t.div_euclid(bucket_secs) * bucket_secs))
+                .or_default() += 1;
+        }
+        let mut cells: Vec<VolumeCell> = counts
+            .into_iter()
+            .map(|((k, bucket), count)| VolumeCell {
+                key: names[k].to_string(),
+                bucket,
+                count,
+            })
+            .collect();
+        cells.sort_by(|a, b| a.key.cmp(&b.key).then(a.bucket.cmp(&b.bucket)));
+        Ok(cells)
     }
 
     /// First and last sighting times of spam, if any.
     pub fn sighting_range(&self) -> Result<Option<(i64, i64)>, StoreError> {
         let r: (Option<i64>, Option<i64>) = self.connection().query_row(
-            "SELECT min(seen_at), max(seen_at) FROM sightings WHERE is_spam = 1",
+            "SELECT min(seen_at), max(seen_at) FROM sightings INDEXED BY sightings_spam_seen WHERE is_spam = 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
@@ -103,5 +126,71 @@ impl SqliteStore {
             (Some(a), Some(b)) => Some((a, b)),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Record, Store, Verdicts};
+    use spamtrace_mail::{Analysis, Envelope, Label, TimeSource};
+
+    fn record(i: u64, botnet: &str, t: i64) -> Record {
+        let a = Analysis {
+            sha256: format!("{i:064x}"),
+            ..Default::default()
+        };
+        let env = Envelope {
+            source: "smtp://x".into(),
+            label: Some(Label::Spam),
+            ..Default::default()
+        };
+        let v = Verdicts {
+            botnet: Some(botnet.into()),
+            ..Default::default()
+        };
+        Record::build(
+            format!("m{i}").as_bytes(),
+            &env,
+            &a,
+            (t, TimeSource::Trap),
+            v,
+        )
+    }
+
+    #[test]
+    fn volume_by_botnet_and_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        let recs: Vec<Record> = (0..10)
+            .map(|i| {
+                record(
+                    i,
+                    if i < 6 { "rustock" } else { "srizbi" },
+                    3600 * (i as i64 % 3) + 5,
+                )
+            })
+            .collect();
+        s.put_batch(&recs, &[]).unwrap();
+        let v = s.volume(SeriesBy::Botnet, 3600, None, None).unwrap();
+        let get = |k: &str, b: i64| {
+            v.iter()
+                .find(|c| c.key == k && c.bucket == b)
+                .map(|c| c.count)
+        };
+        assert_eq!(get("rustock", 0), Some(2)); // i = 0, 3
+        assert_eq!(get("rustock", 3600), Some(2)); // 1, 4
+        assert_eq!(get("srizbi", 0), Some(2)); // 6, 9
+        assert_eq!(v.iter().map(|c| c.count).sum::<u64>(), 10);
+        let total = s.volume(SeriesBy::Total, 86400, Some(3600), None).unwrap();
+        assert_eq!(
+            total,
+            vec![VolumeCell {
+                key: "all".into(),
+                bucket: 0,
+                count: 6
+            }]
+        );
+        assert_eq!(s.sighting_range().unwrap(), Some((5, 7205)));
     }
 }

@@ -55,6 +55,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX urls_domain ON urls(domain);
     CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL);
     "#,
+    // 2: spam sightings by time, covering the series keys, for volume queries.
+    r#"
+    CREATE INDEX sightings_spam_seen ON sightings(is_spam, seen_at, botnet, campaign, kind, url_domain, origin_net);
+    "#,
 ];
 
 /// How hard a commit tries to reach the disk.
