@@ -312,7 +312,14 @@ impl Iterator for Feed {
                 body: &body,
                 recipient: &recipient,
             };
-            let bytes = programs::write_message(program, rng, &content);
+            let mut bytes = programs::write_message(program, rng, &content);
+            // A message must end with a line break: an mbox cannot hold one
+            // that does not (its reader cannot tell the separator's newline
+            // from the message's), and the truth must hash what a reader yields.
+            if !bytes.ends_with(b"\n") {
+                let crlf = bytes.windows(2).any(|w| w == b"\r\n");
+                bytes.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            }
             let truth = TruthRecord {
                 file: String::new(),
                 offset: 0,
