@@ -132,9 +132,9 @@ impl Record {
         received_at: (i64, TimeSource),
         verdicts: Verdicts,
     ) -> Record {
-        let raw_zstd = zstd::bulk::compress(raw, 3).unwrap_or_default();
+        let raw_zstd = compress(raw, 3);
         let json = serde_json::to_vec(analysis).unwrap_or_default();
-        let analysis_zstd = zstd::bulk::compress(&json, 1).unwrap_or_default();
+        let analysis_zstd = compress(&json, 1);
         let origin_ip = analysis.origin_hop().and_then(|h| h.from_ip.clone());
         let source = match envelope.offset {
             Some(o) => format!("{}:{o}", envelope.source),
@@ -189,6 +189,28 @@ impl Record {
             },
         }
     }
+}
+
+thread_local! {
+    // One compression context per worker thread: creating one per message
+    // cost more than compressing a small message.
+    static COMPRESSORS: std::cell::RefCell<[Option<zstd::bulk::Compressor<'static>>; 2]> =
+        const { std::cell::RefCell::new([None, None]) };
+}
+
+/// zstd-compress with a reused per-thread context (level 1 or 3).
+fn compress(data: &[u8], level: i32) -> Vec<u8> {
+    COMPRESSORS.with(|c| {
+        let mut c = c.borrow_mut();
+        let slot = &mut c[usize::from(level > 1)];
+        if slot.is_none() {
+            *slot = zstd::bulk::Compressor::new(level).ok();
+        }
+        match slot.as_mut() {
+            Some(z) => z.compress(data).unwrap_or_default(),
+            None => zstd::bulk::compress(data, level).unwrap_or_default(),
+        }
+    })
 }
 
 /// Unix seconds as ISO 8601 UTC (`2011-03-16T14:45:00Z`).
