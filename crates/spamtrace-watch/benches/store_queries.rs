@@ -1,0 +1,133 @@
+//! `volume` and `changes` over a store of 1,000,000 spam sightings: the store's
+//! volume query (one indexed scan and a GROUP BY), the series built from it,
+//! and change detection over every series, as the CLI does them.
+//! `cargo bench -p spamtrace-watch --bench store_queries`
+//!
+//! The store is filled with raw SQL (the pipeline would take minutes to make a
+//! million sightings): 30 days, a trap's day/night cycle, 7 botnets, 300
+//! campaigns, 10 kinds, 2,000 URL domains and 5,000 /24 networks.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use spamtrace_store::{SeriesBy, SqliteStore};
+use spamtrace_watch::synthetic::Rng;
+use spamtrace_watch::{DetectParams, Series, detect_changes};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+
+const SIGHTINGS: usize = 1_000_000;
+const START: i64 = 1_298_937_600;
+const DAYS: i64 = 30;
+
+fn fill(store: &SqliteStore) {
+    let conn = store.connection();
+    conn.execute_batch("BEGIN").unwrap();
+    conn.execute(
+        "INSERT INTO messages (id, sha256, size, received_at, time_source, source) VALUES (1, 'x', 1, ?1, 'trap', 'bench')",
+        [START],
+    )
+    .unwrap();
+    let mut st = conn
+        .prepare(
+            "INSERT INTO sightings (msg, seen_at, time_source, source, is_spam, kind, campaign, botnet, origin_net, url_domain)
+             VALUES (1, ?1, 'trap', 'bench', 1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .unwrap();
+    let mut rng = Rng::new(42);
+    let mut inserted = 0;
+    while inserted < SIGHTINGS {
+        // Day/night cycle by rejection; skewed keys so a few series dominate.
+        let t = loop {
+            let t = rng.range(0.0, (DAYS * 86_400) as f64);
+            let hour = (t / 3600.0) % 24.0;
+            if rng.uniform() < 0.6 + 0.4 * (std::f64::consts::PI * hour / 12.0).sin() {
+                break START + t as i64;
+            }
+        };
+        let skew = |rng: &mut Rng, n: f64| (n * rng.uniform().powi(3)) as u64;
+        let botnet = skew(&mut rng, 7.0);
+        // Botnet 0 is taken down on day 15, as a real feed would show.
+        if botnet == 0 && t > START + 15 * 86_400 + 52_000 {
+            continue;
+        }
+        st.execute(rusqlite::params![
+            t,
+            format!("kind-{}", skew(&mut rng, 10.0)),
+            format!("c-{:06x}", skew(&mut rng, 300.0)),
+            format!("botnet-{botnet}"),
+            format!(
+                "10.{}.{}.0/24",
+                skew(&mut rng, 5000.0) / 256,
+                skew(&mut rng, 5000.0) % 256
+            ),
+            format!("domain{}.example", skew(&mut rng, 2000.0)),
+        ])
+        .unwrap();
+        inserted += 1;
+    }
+    drop(st);
+    conn.execute_batch("COMMIT; ANALYZE").unwrap();
+}
+
+/// What `spamtrace volume --by BY --bucket 1h` computes.
+fn volume(store: &SqliteStore, by: SeriesBy) -> Vec<Series> {
+    let (first, last) = store.sighting_range().unwrap().unwrap();
+    let start = first.div_euclid(3600) * 3600;
+    let end = last + 1;
+    let mut series: BTreeMap<String, Series> = BTreeMap::new();
+    for cell in store.volume(by, 3600, Some(start), Some(end)).unwrap() {
+        series
+            .entry(cell.key.clone())
+            .or_insert_with(|| Series::zeros(cell.key, start, end, 3600))
+            .add(cell.bucket, cell.count as f64);
+    }
+    series.into_values().collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    fill(&store);
+    let n: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM sightings", [], |r| r.get(0))
+        .unwrap();
+    eprintln!("store with {n} sightings");
+    let params = DetectParams::default();
+    let mut group = c.benchmark_group("1M sightings");
+    group.sample_size(10);
+    group.bench_function("volume --by botnet --bucket 1h", |b| {
+        b.iter(|| black_box(volume(&store, SeriesBy::Botnet)))
+    });
+    group.bench_function("volume --by network --bucket 1h", |b| {
+        b.iter(|| black_box(volume(&store, SeriesBy::Network)))
+    });
+    group.bench_function("changes --by botnet", |b| {
+        b.iter(|| {
+            volume(&store, SeriesBy::Botnet)
+                .iter()
+                .flat_map(|s| detect_changes(s, &params))
+                .count()
+        })
+    });
+    group.bench_function("changes (all six dimensions)", |b| {
+        b.iter(|| {
+            [
+                SeriesBy::Botnet,
+                SeriesBy::Campaign,
+                SeriesBy::Kind,
+                SeriesBy::Domain,
+                SeriesBy::Network,
+                SeriesBy::Total,
+            ]
+            .into_iter()
+            .flat_map(|by| volume(&store, by))
+            .filter(|s| s.total() >= 20.0)
+            .map(|s| detect_changes(&s, &params).len())
+            .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
