@@ -59,7 +59,6 @@ pub struct VolumeCell {
 
 impl SqliteStore {
     /// Spam sightings per series per bucket in `[since, until)`, ordered by key then bucket.
-    /// One indexed range scan and a GROUP BY: no mail is re-read.
     pub fn volume(
         &self,
         by: SeriesBy,
@@ -67,52 +66,99 @@ impl SqliteStore {
         since: Option<i64>,
         until: Option<i64>,
     ) -> Result<Vec<VolumeCell>, StoreError> {
+        let mut out = Vec::new();
+        for (key, buckets) in self
+            .volume_series(&[by], bucket_secs, since, until)?
+            .remove(0)
+        {
+            out.extend(buckets.into_iter().map(|(bucket, count)| VolumeCell {
+                key: key.clone(),
+                bucket,
+                count,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Spam sightings per bucket for every series of several dimensions at
+    /// once, in one pass over the covering time index (no sort, no GROUP BY:
+    /// several times faster in SQLite, and one scan serves all dimensions).
+    /// For each dimension: `(key, [(bucket_start, count)])`, keys sorted,
+    /// buckets ascending.
+    pub fn volume_series(
+        &self,
+        dims: &[SeriesBy],
+        bucket_secs: i64,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<Vec<Vec<(String, Vec<(i64, u64)>)>>, StoreError> {
+        use std::collections::HashMap;
         let bucket_secs = bucket_secs.max(1);
-        let (col, _) = by.column();
-        // Aggregated here rather than with GROUP BY: one sequential pass over
-        // the time index with no sort is several times faster in SQLite, and
-        // keys are interned so a row costs no allocation.
+        let cols: Vec<&str> = dims.iter().map(|d| d.column().0).collect();
         let sql = format!(
-            "SELECT {col}, seen_at FROM sightings INDEXED BY sightings_spam_seen
-             WHERE is_spam = 1 AND seen_at >= ?1 AND seen_at < ?2"
+            "SELECT seen_at, {} FROM sightings INDEXED BY sightings_spam_seen
+             WHERE is_spam = 1 AND seen_at >= ?1 AND seen_at < ?2",
+            if cols.is_empty() {
+                "1".to_string()
+            } else {
+                cols.join(", ")
+            }
         );
         let mut st = self.connection().prepare_cached(&sql)?;
         let mut rows = st.query(rusqlite::params![
             since.unwrap_or(i64::MIN),
             until.unwrap_or(i64::MAX)
         ])?;
-        let mut keys: std::collections::HashMap<Box<str>, usize> = std::collections::HashMap::new();
-        let mut names: Vec<Box<str>> = Vec::new();
-        let mut counts: std::collections::HashMap<(usize, i64), u64> =
-            std::collections::HashMap::new();
-        while let Some(r) = rows.next()? {
-            let key = match r.get_ref(0)? {
-                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or("(invalid)"),
-                _ => "(none)",
-            };
-            let k = match keys.get(key) {
-                Some(&k) => k,
-                None => {
-                    names.push(key.into());
-                    keys.insert(key.into(), names.len() - 1);
-                    names.len() - 1
-                }
-            };
-            let t: i64 = r.get(1)?;
-            *counts
-                .entry((k, t.div_euclid(bucket_secs) * bucket_secs))
-                .or_default() += 1;
+        // Per dimension: interned keys, and per key its buckets.
+        struct Dim {
+            index: HashMap<Box<str>, usize>,
+            keys: Vec<(Box<str>, HashMap<i64, u64>)>,
         }
-        let mut cells: Vec<VolumeCell> = counts
-            .into_iter()
-            .map(|((k, bucket), count)| VolumeCell {
-                key: names[k].to_string(),
-                bucket,
-                count,
+        let mut acc: Vec<Dim> = dims
+            .iter()
+            .map(|_| Dim {
+                index: HashMap::new(),
+                keys: Vec::new(),
             })
             .collect();
-        cells.sort_by(|a, b| a.key.cmp(&b.key).then(a.bucket.cmp(&b.bucket)));
-        Ok(cells)
+        while let Some(r) = rows.next()? {
+            let t: i64 = r.get(0)?;
+            let bucket = t.div_euclid(bucket_secs) * bucket_secs;
+            for (i, d) in acc.iter_mut().enumerate() {
+                let key = match r.get_ref(i + 1)? {
+                    rusqlite::types::ValueRef::Text(t) => {
+                        std::str::from_utf8(t).unwrap_or("(invalid)")
+                    }
+                    rusqlite::types::ValueRef::Integer(_) => "all",
+                    _ => "(none)",
+                };
+                let k = match d.index.get(key) {
+                    Some(&k) => k,
+                    None => {
+                        d.keys.push((key.into(), HashMap::new()));
+                        d.index.insert(key.into(), d.keys.len() - 1);
+                        d.keys.len() - 1
+                    }
+                };
+                *d.keys[k].1.entry(bucket).or_default() += 1;
+            }
+        }
+        Ok(acc
+            .into_iter()
+            .map(|d| {
+                let mut v: Vec<(String, Vec<(i64, u64)>)> = d
+                    .keys
+                    .into_iter()
+                    .map(|(k, m)| {
+                        let mut b: Vec<(i64, u64)> = m.into_iter().collect();
+                        b.sort_unstable();
+                        (k.into_string(), b)
+                    })
+                    .collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0));
+                v
+            })
+            .collect())
     }
 
     /// First and last sighting times of spam, if any.

@@ -11,7 +11,6 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use spamtrace_store::{SeriesBy, SqliteStore};
 use spamtrace_watch::synthetic::Rng;
 use spamtrace_watch::{DetectParams, Series, detect_changes};
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 const SIGHTINGS: usize = 1_000_000;
@@ -68,19 +67,52 @@ fn fill(store: &SqliteStore) {
     conn.execute_batch("COMMIT; ANALYZE").unwrap();
 }
 
-/// What `spamtrace volume --by BY --bucket 1h` computes.
-fn volume(store: &SqliteStore, by: SeriesBy) -> Vec<Series> {
+/// What `spamtrace volume --by BY --bucket 1h` and `changes` compute: one
+/// scan of the store for all the dimensions asked, series built per key.
+fn volumes(store: &SqliteStore, dims: &[SeriesBy]) -> Vec<Series> {
     let (first, last) = store.sighting_range().unwrap().unwrap();
     let start = first.div_euclid(3600) * 3600;
     let end = last + 1;
-    let mut series: BTreeMap<String, Series> = BTreeMap::new();
-    for cell in store.volume(by, 3600, Some(start), Some(end)).unwrap() {
-        series
-            .entry(cell.key.clone())
-            .or_insert_with(|| Series::zeros(cell.key, start, end, 3600))
-            .add(cell.bucket, cell.count as f64);
+    let mut out = Vec::new();
+    for keyed in store
+        .volume_series(dims, 3600, Some(start), Some(end))
+        .unwrap()
+    {
+        for (key, buckets) in keyed {
+            let mut s = Series::zeros(key, start, end, 3600);
+            for (b, n) in buckets {
+                s.add(b, n as f64);
+            }
+            out.push(s);
+        }
     }
-    series.into_values().collect()
+    out
+}
+
+fn volume(store: &SqliteStore, by: SeriesBy) -> Vec<Series> {
+    volumes(store, &[by])
+}
+
+/// Detection spread over the cores, as `changes` does it.
+fn detect_all(series: &[Series], params: &DetectParams) -> usize {
+    let eligible: Vec<&Series> = series.iter().filter(|s| s.total() >= 20.0).collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let chunk = eligible.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let hs: Vec<_> = eligible
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| detect_changes(s, params).len())
+                        .sum::<usize>()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    })
 }
 
 fn bench(c: &mut Criterion) {
@@ -102,28 +134,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(volume(&store, SeriesBy::Network)))
     });
     group.bench_function("changes --by botnet", |b| {
-        b.iter(|| {
-            volume(&store, SeriesBy::Botnet)
-                .iter()
-                .flat_map(|s| detect_changes(s, &params))
-                .count()
-        })
+        b.iter(|| detect_all(&volume(&store, SeriesBy::Botnet), &params))
     });
     group.bench_function("changes (all six dimensions)", |b| {
         b.iter(|| {
-            [
+            let dims = [
                 SeriesBy::Botnet,
                 SeriesBy::Campaign,
                 SeriesBy::Kind,
                 SeriesBy::Domain,
                 SeriesBy::Network,
                 SeriesBy::Total,
-            ]
-            .into_iter()
-            .flat_map(|by| volume(&store, by))
-            .filter(|s| s.total() >= 20.0)
-            .map(|s| detect_changes(&s, &params).len())
-            .sum::<usize>()
+            ];
+            detect_all(&volumes(&store, &dims), &params)
         })
     });
     group.finish();

@@ -72,7 +72,20 @@ enum Command {
     Trap(commands::trap::TrapArgs),
 }
 
+unsafe extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
 fn main() -> ExitCode {
+    // `spamtrace messages --json | head` must end quietly when head exits, as
+    // every Unix filter does: restore the default SIGPIPE action that the Rust
+    // runtime replaces with "ignore" (which turns a closed pipe into a panic).
+    #[cfg(unix)]
+    unsafe {
+        const SIGPIPE: i32 = 13;
+        const SIG_DFL: usize = 0;
+        signal(SIGPIPE, SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

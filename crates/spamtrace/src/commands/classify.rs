@@ -1,29 +1,384 @@
-//! Subcommands: placeholder until implemented.
+//! `classify`, `train` and `eval`: the spam model from the command line.
+//!
+//! The model lives in `<data>/model.bin` unless `--model` names another file;
+//! when that file does not exist yet, reads fall back to the model shipped in
+//! the binary and `train` starts from a copy of it (or from nothing with
+//! `--fresh`).
+
 use super::Context;
+use anyhow::{Context as _, bail};
+use spamtrace_classify::eval::{self, RocSeries};
+use spamtrace_classify::features::FeatureSet;
+use spamtrace_classify::{Loss, Model, ModelConfig, kind_evidence};
+use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze};
+use spamtrace_source::{SourceItem, SourceOptions, read_paths};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-/// Arguments (not yet implemented).
+/// Score messages: spam probability, verdict and scam kind, one line each.
 #[derive(clap::Args, Debug)]
-pub struct ClassifyArgs {}
-
-/// Not yet implemented.
-pub fn run_classify(_ctx: &Context, _args: ClassifyArgs) -> anyhow::Result<()> {
-    anyhow::bail!("this command is not built yet")
+pub struct ClassifyArgs {
+    /// Files, folders, mbox files, TREC indexes, compressed archives or `-`
+    /// (read as `ingest` reads them).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// One JSON object per message instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list the features that pushed each score most, and the kind evidence.
+    #[arg(long)]
+    pub explain: bool,
+    /// How many features `--explain` lists.
+    #[arg(long, default_value_t = 12)]
+    pub top: usize,
+    /// The model file (default: `<data>/model.bin`, else the built-in model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
 }
 
-/// Arguments (not yet implemented).
+/// Train the model on labelled mail, updating the model file in place.
 #[derive(clap::Args, Debug)]
-pub struct TrainArgs {}
-
-/// Not yet implemented.
-pub fn run_train(_ctx: &Context, _args: TrainArgs) -> anyhow::Result<()> {
-    anyhow::bail!("this command is not built yet")
+pub struct TrainArgs {
+    /// Spam: files, folders, mbox files, archives.
+    #[arg(long, num_args = 1..)]
+    pub spam: Vec<PathBuf>,
+    /// Ham (wanted mail): files, folders, mbox files, archives.
+    #[arg(long, num_args = 1..)]
+    pub ham: Vec<PathBuf>,
+    /// A TREC index (`spam|ham PATH` lines): learnt in index order.
+    #[arg(long)]
+    pub index: Vec<PathBuf>,
+    /// The model file to update (default: `<data>/model.bin`).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Start from an empty model instead of the existing file or the built-in model.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
-/// Arguments (not yet implemented).
+/// Evaluate a fresh model on a TREC index.
 #[derive(clap::Args, Debug)]
-pub struct EvalArgs {}
+pub struct EvalArgs {
+    /// The TREC index (`spam|ham PATH` lines, in delivery order).
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Share of the index (from the start) to train on; the rest is tested.
+    #[arg(long, default_value_t = 0.5)]
+    pub split: f64,
+    /// TREC online protocol instead: classify each message, then learn it.
+    #[arg(long)]
+    pub online: bool,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write the ROC curve (SVG; default `<data>/eval-roc.svg`).
+    #[arg(long)]
+    pub roc: Option<PathBuf>,
+    /// Feature groups, `+`-separated: words, bigrams, char4, headers, structure, hwords,
+    /// sgrams, script, rcpt, rwords, digits (or `all`, or `default`: what the shipped model uses).
+    #[arg(long, default_value = "default")]
+    pub features: String,
+    /// log2 of the number of weight slots.
+    #[arg(long, default_value_t = 20)]
+    pub hash_bits: u32,
+    /// SGD learning rate.
+    #[arg(long, default_value_t = ModelConfig::default().learning_rate)]
+    pub learning_rate: f32,
+    /// Loss: `hinge` (the shipped model) or `logistic`.
+    #[arg(long, default_value = "hinge")]
+    pub loss: String,
+    /// Passes over the training part.
+    #[arg(long, default_value_t = ModelConfig::default().passes)]
+    pub passes: u32,
+    /// Also save the trained model to this file.
+    #[arg(long)]
+    pub save_model: Option<PathBuf>,
+}
 
-/// Not yet implemented.
-pub fn run_eval(_ctx: &Context, _args: EvalArgs) -> anyhow::Result<()> {
-    anyhow::bail!("this command is not built yet")
+fn default_model_path(ctx: &Context) -> PathBuf {
+    ctx.data.join("model.bin")
+}
+
+/// The model to read: `--model` (which must exist), else `<data>/model.bin`
+/// when present, else the built-in model.
+fn model_for_reading(ctx: &Context, explicit: Option<&Path>) -> anyhow::Result<Model> {
+    if let Some(p) = explicit {
+        return Ok(Model::load(p)?);
+    }
+    let p = default_model_path(ctx);
+    if p.exists() {
+        Ok(Model::load(&p)?)
+    } else {
+        Ok(Model::builtin())
+    }
+}
+
+fn parse(raw: &RawMessage) -> spamtrace_mail::Analysis {
+    analyze(&raw.bytes, &Limits::default(), &TrustedHosts::default())
+}
+
+fn where_from(raw: &RawMessage) -> String {
+    match raw.envelope.offset {
+        Some(o) => format!("{}@{o}", raw.envelope.source),
+        None => raw.envelope.source.clone(),
+    }
+}
+
+/// Report a source item that is not a message on stderr; true if it was a message.
+fn note_non_message(item: &SourceItem) {
+    match item {
+        SourceItem::Message(_) => {}
+        SourceItem::Oversized { source, size, .. } => {
+            eprintln!("skipped {source}: message of {size} bytes is over the size limit")
+        }
+        SourceItem::Skipped { path, reason } => eprintln!("skipped {}: {reason}", path.display()),
+        SourceItem::Error { path, error } => eprintln!("error reading {}: {error}", path.display()),
+    }
+}
+
+/// `spamtrace classify`.
+pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
+    let model = model_for_reading(ctx, args.model.as_deref())?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut count = 0usize;
+    for item in read_paths(&args.paths, &SourceOptions::default()) {
+        let SourceItem::Message(raw) = &item else {
+            note_non_message(&item);
+            continue;
+        };
+        count += 1;
+        let a = parse(raw);
+        let c = model.classify(&a);
+        let kind = c.kind.map(|k| k.as_str()).unwrap_or("-");
+        if args.json {
+            let mut obj = serde_json::json!({
+                "sha256": a.sha256,
+                "source": raw.envelope.source,
+                "offset": raw.envelope.offset,
+                "subject": a.subject,
+                "score": c.score,
+                "log_odds": c.log_odds,
+                "verdict": c.verdict.as_str(),
+                "kind": c.kind.map(|k| k.as_str()),
+            });
+            if args.explain {
+                obj["explain"] = serde_json::to_value(model.explain(&a, args.top))?;
+                let ev = kind_evidence(&a, true);
+                obj["kind_evidence"] = ev
+                    .reasons
+                    .iter()
+                    .map(|(k, r)| serde_json::json!({"kind": k.as_str(), "reason": r}))
+                    .collect();
+            }
+            writeln!(out, "{obj}")?;
+        } else {
+            let subject: String = a
+                .subject
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take(60)
+                .collect();
+            writeln!(
+                out,
+                "{}  {:.3}  {:<6}  {:<11}  {}  {}",
+                a.sha256.get(..12).unwrap_or("?"),
+                c.score,
+                c.verdict.as_str(),
+                kind,
+                where_from(raw),
+                subject
+            )?;
+            if args.explain {
+                for contribution in model.explain(&a, args.top) {
+                    let towards = if contribution.weight > 0.0 {
+                        "spam"
+                    } else {
+                        "ham"
+                    };
+                    writeln!(
+                        out,
+                        "    {:+.3} towards {towards}: {}",
+                        contribution.weight, contribution.feature
+                    )?;
+                }
+                for (k, reason) in kind_evidence(&a, true).reasons {
+                    writeln!(out, "    kind evidence ({k}): {reason}")?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if count == 0 {
+        bail!(
+            "no messages found in the given paths; name mail files, folders, mbox files or a TREC index"
+        );
+    }
+    Ok(())
+}
+
+/// `spamtrace train`.
+pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
+    if args.spam.is_empty() && args.ham.is_empty() && args.index.is_empty() {
+        bail!("nothing to learn: give --spam PATH..., --ham PATH... or --index INDEX");
+    }
+    let path = args
+        .model
+        .clone()
+        .unwrap_or_else(|| default_model_path(ctx));
+    let mut model = if args.fresh {
+        Model::new(ModelConfig::default())
+    } else if path.exists() {
+        Model::load(&path)?
+    } else {
+        Model::builtin()
+    };
+    let (mut learnt, mut unchanged) = (0usize, 0usize);
+    let mut learn = |raw: &RawMessage, label: Label| {
+        if model.train(&parse(raw), label) {
+            learnt += 1;
+        } else {
+            unchanged += 1;
+        }
+    };
+    for index in &args.index {
+        for item in read_paths(std::slice::from_ref(index), &SourceOptions::default()) {
+            match &item {
+                SourceItem::Message(raw) => match raw.envelope.label {
+                    Some(label) => learn(raw, label),
+                    None => eprintln!("skipped {}: no label in the index", where_from(raw)),
+                },
+                _ => note_non_message(&item),
+            }
+        }
+    }
+    // Spam and ham alternate, so that the online learner does not see a long
+    // run of one class at the end (which would bias it towards that class).
+    let opts = |label| SourceOptions {
+        label: Some(label),
+        ..SourceOptions::default()
+    };
+    let mut spam = read_paths(&args.spam, &opts(Label::Spam)).fuse();
+    let mut ham = read_paths(&args.ham, &opts(Label::Ham)).fuse();
+    loop {
+        let (s, h) = (spam.next(), ham.next());
+        if s.is_none() && h.is_none() {
+            break;
+        }
+        for (item, label) in [(s, Label::Spam), (h, Label::Ham)] {
+            if let Some(item) = item {
+                match &item {
+                    SourceItem::Message(raw) => learn(raw, label),
+                    _ => note_non_message(&item),
+                }
+            }
+        }
+    }
+    if learnt + unchanged == 0 {
+        bail!("no messages found in the given paths; the model file was not changed");
+    }
+    model
+        .save(&path)
+        .with_context(|| format!("saving the model to {}", path.display()))?;
+    println!(
+        "learnt {learnt} messages ({unchanged} already known with the same label); model saved to {}",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `spamtrace eval`.
+pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
+    if !(0.05..=0.95).contains(&args.split) && !args.online {
+        bail!("--split must be between 0.05 and 0.95 (share of the index used for training)");
+    }
+    let features = FeatureSet::parse(&args.features).with_context(|| {
+        format!("unknown --features {:?}: use words, bigrams, char4, headers, structure, hwords, sgrams, script, rcpt, rwords, digits joined by +, or all, or default", args.features)
+    })?;
+    let loss = match args.loss.as_str() {
+        "hinge" => Loss::Hinge,
+        "logistic" => Loss::Logistic,
+        other => bail!("unknown --loss {other:?}: use hinge or logistic"),
+    };
+    let config = ModelConfig {
+        hash_bits: args.hash_bits,
+        features,
+        learning_rate: args.learning_rate,
+        loss,
+        passes: args.passes.clamp(1, 100),
+    };
+    let entries = eval::read_trec_index(&args.index)?;
+    if entries.is_empty() {
+        bail!("{} lists no messages", args.index.display());
+    }
+    let messages = eval::load_messages(&entries)?;
+    let (model, report, scored) = if args.online {
+        eval::evaluate_online(&messages, config)
+    } else {
+        eval::evaluate_split(&messages, args.split, config)
+    };
+    let roc_path = args
+        .roc
+        .clone()
+        .unwrap_or_else(|| ctx.data.join("eval-roc.svg"));
+    let title = format!(
+        "spamtrace on {} ({})",
+        args.index.display(),
+        if args.online {
+            "online".to_string()
+        } else {
+            format!("split {}", args.split)
+        }
+    );
+    let svg = eval::roc_svg(
+        &title,
+        &[RocSeries {
+            name: "spamtrace".into(),
+            points: scored.iter().map(|s| (s.log_odds as f64, s.spam)).collect(),
+        }],
+    );
+    if let Some(dir) = roc_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&roc_path, svg)
+        .with_context(|| format!("writing the ROC curve to {}", roc_path.display()))?;
+    if let Some(p) = &args.save_model {
+        model.save(p)?;
+    }
+    if args.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["roc_svg"] = serde_json::Value::String(roc_path.display().to_string());
+        println!("{v}");
+    } else {
+        println!("protocol               {}", report.protocol);
+        println!("trained on             {} messages", report.train_messages);
+        println!(
+            "tested on              {} ({} spam, {} ham)",
+            report.test_messages, report.test_spam, report.test_ham
+        );
+        println!("(1-ROCA)%              {:.3}", report.one_minus_roca_pct);
+        println!(
+            "false positives        {:.2}% of ham (spam threshold {})",
+            report.fpr_pct, report.spam_threshold
+        );
+        println!(
+            "false negatives        {:.2}% of spam ({:.2}% unsure)",
+            report.fnr_pct, report.spam_unsure_pct
+        );
+        println!(
+            "spam caught at 0.1% FP {:.1}%",
+            report.recall_at_0_1pct_fpr_pct
+        );
+        println!(
+            "train speed            {:.0} msgs/s (parse included)",
+            report.train_msgs_per_s
+        );
+        println!(
+            "classify speed         {:.0} msgs/s (parse included)",
+            report.test_msgs_per_s
+        );
+        println!("ROC curve              {}", roc_path.display());
+    }
+    Ok(())
 }

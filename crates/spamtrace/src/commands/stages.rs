@@ -38,7 +38,8 @@ pub fn load_model(ctx: &Context) -> anyhow::Result<Model> {
 pub fn load_signatures(ctx: &Context) -> anyhow::Result<SignatureSet> {
     let p = signatures_path(ctx);
     if p.exists() {
-        let user = SignatureSet::load(&p).with_context(|| format!("in signature file {}", p.display()))?;
+        let user =
+            SignatureSet::load(&p).with_context(|| format!("in signature file {}", p.display()))?;
         let mut all = SignatureSet::builtin();
         all.extend(user);
         Ok(all)
@@ -76,7 +77,13 @@ impl spamtrace_pipeline::Scorer for Scoring {
 struct Attribution(Attributor);
 
 impl spamtrace_pipeline::Attributor for Attribution {
-    fn attribute(&mut self, analysis: &Analysis, envelope: &Envelope, received_at: i64, v: &mut Verdicts) {
+    fn attribute(
+        &mut self,
+        analysis: &Analysis,
+        envelope: &Envelope,
+        received_at: i64,
+        v: &mut Verdicts,
+    ) {
         // Campaigns and botnets are about spam: wanted mail is not attributed
         // (a newsletter is not a botnet).
         let ham = match envelope.label {

@@ -13,7 +13,6 @@ use spamtrace_watch::{
     Change, DetectParams, Series, bucket_format, bucket_parse, detect_changes, format_time,
     parse_time,
 };
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Every dimension a series can be keyed by, in the order `changes` scans them.
@@ -56,32 +55,54 @@ pub fn load_series(
     since: Option<i64>,
     until: Option<i64>,
 ) -> anyhow::Result<Option<(i64, i64, Vec<Series>)>> {
+    Ok(load_series_multi(store, &[by], bucket_secs, since, until)?
+        .map(|(start, end, mut all)| (start, end, all.remove(0))))
+}
+
+/// Series of several dimensions from one scan of the store, largest first
+/// within each dimension.
+pub fn load_series_multi(
+    store: &SqliteStore,
+    dims: &[SeriesBy],
+    bucket_secs: i64,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> anyhow::Result<Option<(i64, i64, Vec<Vec<Series>>)>> {
     let Some((first, last)) = store.sighting_range()? else {
         return Ok(None);
     };
     let start = since.unwrap_or(first).div_euclid(bucket_secs) * bucket_secs;
     let end = until.unwrap_or(last + 1).max(start + 1);
-    let cells = store.volume(by, bucket_secs, Some(start), Some(end))?;
-    let (_, prefix) = by.column();
-    let mut series: BTreeMap<String, Series> = BTreeMap::new();
-    for cell in cells {
-        let name = if by == SeriesBy::Total {
-            "total".to_string()
-        } else {
-            format!("{prefix}:{}", cell.key)
-        };
-        series
-            .entry(cell.key)
-            .or_insert_with(|| Series::zeros(name, start, end, bucket_secs))
-            .add(cell.bucket, cell.count as f64);
-    }
-    let mut series: Vec<Series> = series.into_values().collect();
-    series.sort_by(|a, b| {
-        b.total()
-            .total_cmp(&a.total())
-            .then_with(|| a.name.cmp(&b.name))
-    });
-    Ok(Some((start, end, series)))
+    let per_dim = store.volume_series(dims, bucket_secs, Some(start), Some(end))?;
+    let out = dims
+        .iter()
+        .zip(per_dim)
+        .map(|(&by, keyed)| {
+            let (_, prefix) = by.column();
+            let mut series: Vec<Series> = keyed
+                .into_iter()
+                .map(|(key, buckets)| {
+                    let name = if by == SeriesBy::Total {
+                        "total".to_string()
+                    } else {
+                        format!("{prefix}:{key}")
+                    };
+                    let mut s = Series::zeros(name, start, end, bucket_secs);
+                    for (b, n) in buckets {
+                        s.add(b, n as f64);
+                    }
+                    s
+                })
+                .collect();
+            series.sort_by(|a, b| {
+                b.total()
+                    .total_cmp(&a.total())
+                    .then_with(|| a.name.cmp(&b.name))
+            });
+            series
+        })
+        .collect();
+    Ok(Some((start, end, out)))
 }
 
 /// Show volume over time.
@@ -335,17 +356,37 @@ pub fn all_changes(
     min_total: u64,
 ) -> anyhow::Result<Vec<(SeriesBy, Vec<Series>, Vec<Change>)>> {
     let params = DetectParams::default();
+    let Some((_, _, all)) = load_series_multi(store, dims, bucket_secs, since, until)? else {
+        return Ok(Vec::new());
+    };
+    // Detection is independent per series: spread it over the cores.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut out = Vec::new();
-    for &by in dims {
-        let Some((_, _, series)) = load_series(store, by, bucket_secs, since, until)? else {
-            continue;
-        };
-        let mut changes = Vec::new();
-        for s in &series {
-            if s.total() >= min_total as f64 {
-                changes.extend(detect_changes(s, &params));
-            }
-        }
+    for (&by, series) in dims.iter().zip(all) {
+        let eligible: Vec<&Series> = series
+            .iter()
+            .filter(|s| s.total() >= min_total as f64)
+            .collect();
+        let chunk = eligible.len().div_ceil(threads).max(1);
+        let changes: Vec<Change> = std::thread::scope(|scope| {
+            let handles: Vec<_> = eligible
+                .chunks(chunk)
+                .map(|part| {
+                    let params = &params;
+                    scope.spawn(move || {
+                        part.iter()
+                            .flat_map(|s| detect_changes(s, params))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("detection thread"))
+                .collect()
+        });
         out.push((by, series, changes));
     }
     Ok(out)
