@@ -77,20 +77,6 @@ fn report(label: &str, seed: u64, method: NearDupMethod, q: &Quality) {
     );
 }
 
-/// The figures thresholds were tuned on; run with
-/// `cargo test -p spamtrace-cluster --test simulated_feed -- --ignored --nocapture`
-/// (add `SPAMTRACE_DIAG=1` to see how each true campaign is split).
-#[test]
-#[ignore = "a report for tuning, not a check; slow in debug builds"]
-fn tuning_seed_report() {
-    for seed in [1, 2] {
-        for method in [NearDupMethod::MinHash, NearDupMethod::SimHash] {
-            let q = evaluate(seed, 6, 800, method);
-            report("tuning", seed, method, &q);
-        }
-    }
-}
-
 #[test]
 fn fresh_seeds_reach_the_targets() {
     for seed in [1001, 2002, 3003] {

@@ -752,5 +752,7 @@ fn fifty_megabyte_message_is_read_whole_under_the_default_limit() {
     big.resize(50 * 1024 * 1024, b'b');
     write(&path, &big);
     let items = collect(std::slice::from_ref(&path), &SourceOptions::default());
-    assert!(matches!(&items[..], [SourceItem::Message(m)] if m.bytes.len() == big.len() && m.bytes == big));
+    assert!(
+        matches!(&items[..], [SourceItem::Message(m)] if m.bytes.len() == big.len() && m.bytes == big)
+    );
 }

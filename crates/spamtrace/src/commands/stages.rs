@@ -84,13 +84,11 @@ impl spamtrace_pipeline::Attributor for Attribution {
         received_at: i64,
         v: &mut Verdicts,
     ) {
-        // Campaigns and botnets are about spam: wanted mail is not attributed
-        // (a newsletter is not a botnet).
-        let ham = match envelope.label {
-            Some(l) => l == Label::Ham,
-            None => v.verdict.as_deref() == Some("ham"),
-        };
-        if ham {
+        // Campaigns and botnets are about spam: mail labelled as wanted is not
+        // attributed (a newsletter is not a botnet). Unlabelled mail is, whatever
+        // the classifier said: a trap's feed is spam by construction, and
+        // attribution must not inherit the classifier's misses.
+        if envelope.label == Some(Label::Ham) {
             return;
         }
         let a = self.0.attribute(analysis, envelope, received_at);

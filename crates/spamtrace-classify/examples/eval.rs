@@ -1,0 +1,57 @@
+//! The `spamtrace eval` split evaluation as a standalone program, so the
+//! peer benchmark can run it with a release build of this crate alone.
+//! Also writes each test message's score (`--scores FILE`: `path<TAB>log_odds`).
+//!
+//! cargo run -p spamtrace-classify --release --example eval -- \
+//!     --index INDEX [--split 0.5] [--roc FILE] [--scores FILE]
+use spamtrace_classify::ModelConfig;
+use spamtrace_classify::eval::{
+    RocSeries, evaluate_split, load_messages, read_trec_index, roc_svg,
+};
+use std::io::Write;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let get = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let index = get("--index").expect("--index INDEX is required");
+    let split: f64 = get("--split")
+        .map(|s| s.parse().expect("--split takes a number"))
+        .unwrap_or(0.5);
+    let entries = read_trec_index(index.as_ref()).expect("readable index");
+    let messages = load_messages(&entries).expect("readable messages");
+    let (_, report, scored) = evaluate_split(&messages, split, ModelConfig::default());
+    let n_train = messages.len() - scored.len();
+    if let Some(path) = get("--scores") {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        for (e, s) in entries[n_train..].iter().zip(&scored) {
+            writeln!(
+                f,
+                "{}\t{}\t{}",
+                e.path.display(),
+                s.log_odds,
+                s.verdict.as_str()
+            )
+            .unwrap();
+        }
+    }
+    if let Some(path) = get("--roc") {
+        let pts = scored.iter().map(|s| (s.log_odds as f64, s.spam)).collect();
+        std::fs::write(
+            path,
+            roc_svg(
+                "spamtrace split",
+                &[RocSeries {
+                    name: "spamtrace".into(),
+                    points: pts,
+                }],
+            ),
+        )
+        .unwrap();
+    }
+    println!("{}", serde_json::to_string(&report).unwrap());
+}

@@ -1,0 +1,1257 @@
+//! From an [`Analysis`] to hashed sparse features, cheaply and within bounds.
+//!
+//! Every feature is a 64-bit hash of a namespace and some bytes, folded to a
+//! slot of the weight table ("the hashing trick"). Nothing is allocated per
+//! feature: tokens are lowercased into a fixed stack buffer and hashed on the
+//! fly, and the slots land in one reused `Vec<u32>`. Every loop is bounded by
+//! [`FeatureLimits`], so a 10 MB word or a binary body costs a bounded amount
+//! of time and memory.
+//!
+//! For `--explain`, the same code runs with a [`Describe`] sink that also
+//! records a human description of each feature; the fast path passes closures
+//! that are never called, so describing costs nothing when not asked for.
+
+use spamtrace_mail::Analysis;
+
+/// Which groups of features are extracted. The shipped model uses
+/// [`FeatureSet::ALL`]; the others exist to measure what each group is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureSet {
+    /// Body and subject words.
+    pub words: bool,
+    /// Pairs of adjacent body words.
+    pub bigrams: bool,
+    /// Character 4-grams of the start of the body.
+    pub char4: bool,
+    /// Header names, their order, value shapes, mailer, sender domains, hops.
+    pub headers: bool,
+    /// URL hosts and domains, attachments, HTML and MIME structure.
+    pub structure: bool,
+    /// Words of every header value, per header name.
+    pub header_words: bool,
+    /// Character 3-grams of the subject and of the sender's display name:
+    /// spammers vary spelling ("V1agra", "Ｆree") where whole words miss.
+    pub subject_grams: bool,
+    /// Script and charset evidence: the share of non-ASCII bytes in the
+    /// text and subject (foreign-language spam is a real, lasting signal).
+    pub script: bool,
+    /// Headers written by the receiving side (`Delivered-To`, `X-Spam-*`,
+    /// `X-Virus-*`, mailbox status): they describe the collection a message
+    /// was kept in, not the sender, so a model that learns them learns the
+    /// corpus. Off in [`FeatureSet::DEFAULT`].
+    pub recipient_headers: bool,
+    /// Words of `Received` headers: relay names of the collector's own
+    /// infrastructure, which change when the collection does.
+    pub received_words: bool,
+    /// Fold every digit of body/subject words and character 4-grams to `0`:
+    /// years, prices and counts drift over time, their shape does not.
+    pub fold_digits: bool,
+}
+
+impl FeatureSet {
+    /// Every group: what the shipped model uses.
+    pub const ALL: FeatureSet = FeatureSet {
+        words: true,
+        bigrams: true,
+        char4: true,
+        headers: true,
+        structure: true,
+        header_words: true,
+        subject_grams: true,
+        script: true,
+        recipient_headers: true,
+        received_words: true,
+        fold_digits: true,
+    };
+
+    /// The set the shipped model uses (chosen on a validation slice of the
+    /// training half, see the README): body, subject and sender-name text
+    /// with digits folded, structure and script, but no header features:
+    /// header names, order, shapes and words described the collections of
+    /// the training period (relays, list software, the collector's own
+    /// filters) and generalised worse to later mail.
+    pub const DEFAULT: FeatureSet = FeatureSet {
+        headers: false,
+        header_words: false,
+        recipient_headers: false,
+        received_words: false,
+        ..FeatureSet::ALL
+    };
+
+    /// Pack as bits (stored in the model file so a model is always scored with
+    /// the features it was trained on).
+    pub fn to_bits(self) -> u32 {
+        (self.words as u32)
+            | (self.bigrams as u32) << 1
+            | (self.char4 as u32) << 2
+            | (self.headers as u32) << 3
+            | (self.structure as u32) << 4
+            | (self.header_words as u32) << 5
+            | (self.subject_grams as u32) << 6
+            | (self.script as u32) << 7
+            | (self.recipient_headers as u32) << 8
+            | (self.received_words as u32) << 9
+            | (self.fold_digits as u32) << 10
+    }
+
+    /// Unpack from [`FeatureSet::to_bits`].
+    pub fn from_bits(bits: u32) -> FeatureSet {
+        FeatureSet {
+            words: bits & 1 != 0,
+            bigrams: bits & 2 != 0,
+            char4: bits & 4 != 0,
+            headers: bits & 8 != 0,
+            structure: bits & 16 != 0,
+            header_words: bits & 32 != 0,
+            subject_grams: bits & 64 != 0,
+            script: bits & 128 != 0,
+            recipient_headers: bits & 256 != 0,
+            received_words: bits & 512 != 0,
+            fold_digits: bits & 1024 != 0,
+        }
+    }
+
+    /// Parse a `+`-separated list such as `words+bigrams+char4` (or `all`,
+    /// `default`; `hwords` are the header words, `sgrams` subject and sender
+    /// name 3-grams, `script` non-ASCII shares, `rcpt` receiving-side headers,
+    /// `rwords` words of Received headers, `digits` digit folding).
+    pub fn parse(s: &str) -> Option<FeatureSet> {
+        if s == "all" {
+            return Some(FeatureSet::ALL);
+        }
+        if s == "default" {
+            return Some(FeatureSet::DEFAULT);
+        }
+        let mut set = FeatureSet::from_bits(0);
+        for part in s.split('+') {
+            match part.trim() {
+                "words" => set.words = true,
+                "bigrams" => set.bigrams = true,
+                "char4" => set.char4 = true,
+                "headers" => set.headers = true,
+                "structure" => set.structure = true,
+                "hwords" => set.header_words = true,
+                "sgrams" => set.subject_grams = true,
+                "script" => set.script = true,
+                "rcpt" => set.recipient_headers = true,
+                "rwords" => set.received_words = true,
+                "digits" => set.fold_digits = true,
+                _ => return None,
+            }
+        }
+        Some(set)
+    }
+}
+
+/// Bounds on the work done for one message. Whatever the input, a message
+/// yields at most `max_features` features after reading at most
+/// `max_word_bytes` + `max_char4_bytes` bytes of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureLimits {
+    /// Bytes of body text read for words and bigrams.
+    pub max_word_bytes: usize,
+    /// Bytes of body text read for character 4-grams (the start of a message
+    /// says most; TREC systems used the first few KB).
+    pub max_char4_bytes: usize,
+    /// Longest token hashed as itself; longer ones become a length-class feature.
+    pub max_token_bytes: usize,
+    /// Header fields looked at.
+    pub max_headers: usize,
+    /// Bytes of one header value read for words.
+    pub max_header_word_bytes: usize,
+    /// Bytes of one header value looked at for its shape.
+    pub max_shape_bytes: usize,
+    /// URLs looked at.
+    pub max_urls: usize,
+    /// Attachments looked at.
+    pub max_attachments: usize,
+    /// Features per message, all groups together.
+    pub max_features: usize,
+}
+
+impl Default for FeatureLimits {
+    fn default() -> Self {
+        FeatureLimits {
+            max_word_bytes: 8 << 10,
+            max_char4_bytes: 3000,
+            max_token_bytes: MAX_TOKEN_BUF,
+            max_headers: 64,
+            max_header_word_bytes: 256,
+            max_shape_bytes: 48,
+            max_urls: 64,
+            max_attachments: 16,
+            max_features: 12_000,
+        }
+    }
+}
+
+/// Hard cap on a token's length (the stack buffer size).
+const MAX_TOKEN_BUF: usize = 40;
+
+/// Feature namespaces: the same bytes in the subject and the body are
+/// different features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+enum Ns {
+    Bias = 1,
+    Word,
+    Bigram,
+    Char4,
+    SubjectWord,
+    SubjectShape,
+    HeaderName,
+    HeaderPair,
+    HeaderShape,
+    Mailer,
+    FromDomain,
+    FromName,
+    ReplyToDiffers,
+    ReturnPathDomain,
+    Hops,
+    UrlDomain,
+    UrlHost,
+    UrlFlag,
+    UrlCount,
+    Attachment,
+    Html,
+    Mime,
+    LongToken,
+    TextSize,
+    HeaderWord,
+    SubjectGram,
+    FromNameGram,
+    Script,
+}
+
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Hash bytes with a seed (FxHash-style over 8-byte words: fast, good enough
+/// once the top bits are taken, see [`slot`]).
+#[inline]
+fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = seed.wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    }
+    (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K)
+}
+
+#[inline]
+fn combine(a: u64, b: u64) -> u64 {
+    (a.rotate_left(5) ^ b).wrapping_mul(K)
+}
+
+/// Where features go: the fast path only wants slots, `--explain` also wants words.
+pub trait Sink {
+    /// Record one feature by its 64-bit hash. `describe` is called only by
+    /// sinks that keep descriptions.
+    fn add(&mut self, hash: u64, describe: impl FnOnce() -> String);
+    /// How many features were recorded.
+    fn len(&self) -> usize;
+    /// Whether none were recorded.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Collects slot numbers only, each once (features are binary: present or
+/// not, which on spam works better than counts and stops a repeated word
+/// from dominating the score). Duplicates are dropped on insert with a
+/// bitset over the table, cleared after use: cheaper than sorting.
+#[derive(Debug)]
+pub struct Slots {
+    /// The distinct slots, in extraction order.
+    pub slots: Vec<u32>,
+    seen: Vec<u64>,
+    shift: u32,
+}
+
+impl Slots {
+    /// A collector for a table of `2^bits` weights.
+    pub fn new(bits: u32) -> Slots {
+        Slots {
+            slots: Vec::with_capacity(4096),
+            seen: vec![0; ((1usize << bits) / 64).max(1)],
+            shift: 64 - bits,
+        }
+    }
+
+    /// log2 of the table size these slots index.
+    pub fn bits(&self) -> u32 {
+        64 - self.shift
+    }
+
+    /// Forget the previous message's slots, keep the buffers.
+    pub fn clear(&mut self) {
+        for &s in &self.slots {
+            self.seen[(s / 64) as usize] = 0;
+        }
+        self.slots.clear();
+    }
+}
+
+/// The slot of a hash in a table of `2^(64-shift)` weights (Fibonacci hashing:
+/// the top bits after a multiply are well mixed).
+#[inline]
+pub fn slot_of(hash: u64, shift: u32) -> u32 {
+    (hash.wrapping_mul(K) >> shift) as u32
+}
+
+impl Sink for Slots {
+    #[inline]
+    fn add(&mut self, hash: u64, _describe: impl FnOnce() -> String) {
+        let s = slot_of(hash, self.shift);
+        let word = &mut self.seen[(s / 64) as usize];
+        let bit = 1u64 << (s % 64);
+        if *word & bit == 0 {
+            *word |= bit;
+            self.slots.push(s);
+        }
+    }
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// Collects distinct slots with a description of each, for explanations.
+/// Features that share a slot (hash collisions) share one entry, their
+/// descriptions joined.
+#[derive(Debug)]
+pub struct Describe {
+    /// `(slot, description)` in first-extraction order.
+    pub features: Vec<(u32, String)>,
+    index: std::collections::HashMap<u32, usize>,
+    shift: u32,
+}
+
+impl Describe {
+    /// A describing collector for a table of `2^bits` weights.
+    pub fn new(bits: u32) -> Describe {
+        Describe {
+            features: Vec::new(),
+            index: std::collections::HashMap::new(),
+            shift: 64 - bits,
+        }
+    }
+}
+
+impl Sink for Describe {
+    fn add(&mut self, hash: u64, describe: impl FnOnce() -> String) {
+        let s = slot_of(hash, self.shift);
+        match self.index.get(&s) {
+            Some(&i) => {
+                let d = describe();
+                let e = &mut self.features[i].1;
+                if !e.split(" / ").any(|x| x == d) && e.len() < 200 {
+                    e.push_str(" / ");
+                    e.push_str(&d);
+                }
+            }
+            None => {
+                self.index.insert(s, self.features.len());
+                self.features.push((s, describe()));
+            }
+        }
+    }
+    fn len(&self) -> usize {
+        self.features.len()
+    }
+}
+
+/// Extracts features from analyses. Holds no per-message state, so one value
+/// can be shared; buffers live in the [`Sink`].
+#[derive(Debug, Clone, Copy)]
+pub struct Featurizer {
+    /// Which groups to extract.
+    pub set: FeatureSet,
+    /// Bounds on the work per message.
+    pub limits: FeatureLimits,
+}
+
+/// A bounded sink wrapper: stops recording at `max` features.
+struct Capped<'a, S: Sink> {
+    inner: &'a mut S,
+    max: usize,
+}
+
+impl<S: Sink> Capped<'_, S> {
+    #[inline]
+    fn full(&self) -> bool {
+        self.inner.len() >= self.max
+    }
+    #[inline]
+    fn add(&mut self, ns: Ns, hash: u64, describe: impl FnOnce() -> String) {
+        if self.inner.len() < self.max {
+            self.inner.add(combine(ns as u64, hash), describe);
+        }
+    }
+    #[inline]
+    fn add_str(&mut self, ns: Ns, s: &str, describe: impl FnOnce() -> String) {
+        self.add(ns, hash_bytes(ns as u64, s.as_bytes()), describe);
+    }
+}
+
+/// A power-of-two size class, so counts become a handful of features.
+fn size_class(n: u64) -> u32 {
+    64 - n.leading_zeros()
+}
+
+impl Featurizer {
+    /// The shipped configuration: every group, default limits.
+    pub fn new(set: FeatureSet) -> Featurizer {
+        Featurizer {
+            set,
+            limits: FeatureLimits::default(),
+        }
+    }
+
+    /// Extract every feature of `a` into `sink`.
+    pub fn extract<S: Sink>(&self, a: &Analysis, sink: &mut S) {
+        let max = self.limits.max_features;
+        let mut out = Capped { inner: sink, max };
+        // A bias feature, so the model learns the base rate.
+        out.add(Ns::Bias, 0, || "(base rate)".to_string());
+        if let Some(subject) = &a.subject {
+            self.subject(subject, &mut out);
+            if self.set.subject_grams {
+                grams3(
+                    subject.as_bytes(),
+                    256,
+                    Ns::SubjectGram,
+                    "subject",
+                    &mut out,
+                );
+            }
+        }
+        if self.set.subject_grams
+            && let Some(name) = a.from.as_ref().and_then(|f| f.name.as_deref())
+        {
+            grams3(
+                name.as_bytes(),
+                128,
+                Ns::FromNameGram,
+                "sender name",
+                &mut out,
+            );
+        }
+        if self.set.script {
+            let text = a.text.as_bytes();
+            let sample = &text[..floor_len(text, self.limits.max_word_bytes)];
+            let class = non_ascii_class(sample);
+            out.add(Ns::Script, class, || {
+                format!("text is {}", NON_ASCII_CLASSES[class as usize])
+            });
+            if let Some(subject) = &a.subject {
+                let class = non_ascii_class(subject.as_bytes());
+                out.add(Ns::Script, 16 + class, || {
+                    format!("subject is {}", NON_ASCII_CLASSES[class as usize])
+                });
+            }
+        }
+        if self.set.headers {
+            self.headers(a, &mut out);
+        }
+        if self.set.structure {
+            self.structure(a, &mut out);
+        }
+        let text = a.text.as_bytes();
+        if self.set.words || self.set.bigrams {
+            let end = floor_len(text, self.limits.max_word_bytes);
+            self.words(&text[..end], &mut out);
+        }
+        if self.set.char4 && !out.full() {
+            let end = floor_len(text, self.limits.max_char4_bytes);
+            self.char4(&text[..end], &mut out);
+        }
+    }
+
+    fn subject<S: Sink>(&self, subject: &str, out: &mut Capped<'_, S>) {
+        let bytes = subject.as_bytes();
+        let bytes = &bytes[..floor_len(bytes, 512)];
+        let mut tok =
+            Tokens::new(bytes, self.limits.max_token_bytes).folding_digits(self.set.fold_digits);
+        while let Some(t) = tok.next_token() {
+            match t {
+                Token::Word(w, _, _) => {
+                    let h = hash_bytes(Ns::SubjectWord as u64, w);
+                    out.add(Ns::SubjectWord, h, || {
+                        format!("subject word \"{}\"", String::from_utf8_lossy(w))
+                    });
+                }
+                Token::Long(n) => {
+                    out.add(Ns::LongToken, 1000 + size_class(n as u64) as u64, || {
+                        "a very long word in the subject".to_string()
+                    })
+                }
+            }
+        }
+        // The subject's shape: shouting, money, exclamation, numbers.
+        let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        let upper = bytes.iter().filter(|b| b.is_ascii_uppercase()).count();
+        if letters >= 8 && upper * 10 >= letters * 8 {
+            out.add(Ns::SubjectShape, 1, || {
+                "subject mostly in capitals".to_string()
+            });
+        }
+        if bytes.contains(&b'!') {
+            out.add(Ns::SubjectShape, 2, || "subject has \"!\"".to_string());
+        }
+        if bytes.contains(&b'$') {
+            out.add(Ns::SubjectShape, 3, || "subject has \"$\"".to_string());
+        }
+        if bytes.iter().any(|b| *b >= 0x80) {
+            out.add(Ns::SubjectShape, 4, || {
+                "subject has non-ASCII characters".to_string()
+            });
+        }
+        let lower_start =
+            subject.starts_with("re:") || subject.starts_with("Re:") || subject.starts_with("RE:");
+        if lower_start {
+            out.add(Ns::SubjectShape, 5, || {
+                "subject is a reply (Re:)".to_string()
+            });
+        }
+        // Trailing run of spaces/digits/random IDs, a classic ratware tell.
+        let trailing_ws = bytes
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        if trailing_ws >= 2 {
+            out.add(Ns::SubjectShape, 6, || {
+                "subject ends in blank padding".to_string()
+            });
+        }
+        let cls = size_class(bytes.len() as u64) as u64;
+        out.add(Ns::SubjectShape, 100 + cls, || {
+            format!(
+                "subject length about {} characters",
+                1u64 << cls.saturating_sub(1)
+            )
+        });
+    }
+
+    fn headers<S: Sink>(&self, a: &Analysis, out: &mut Capped<'_, S>) {
+        let mut prev: u64 = 0;
+        let mut prev_name: &str = "(start)";
+        for h in a.headers.iter().take(self.limits.max_headers) {
+            let name = h.name.as_bytes();
+            let name = &name[..floor_len(name, 40)];
+            let mut lower = [0u8; 40];
+            for (d, s) in lower.iter_mut().zip(name) {
+                *d = s.to_ascii_lowercase();
+            }
+            let lname = &lower[..name.len()];
+            if !self.set.recipient_headers && is_recipient_side(lname) {
+                continue;
+            }
+            let nh = hash_bytes(Ns::HeaderName as u64, lname);
+            out.add(Ns::HeaderName, nh, || {
+                format!("has header {}", String::from_utf8_lossy(name))
+            });
+            // Header order: which header follows which is what a sending
+            // program writes, hard for a spammer to vary.
+            out.add(Ns::HeaderPair, combine(prev, nh), || {
+                format!(
+                    "header {} right after {prev_name}",
+                    String::from_utf8_lossy(name)
+                )
+            });
+            prev = nh;
+            prev_name = &h.name;
+            // The words of every header value, per header name: list names,
+            // relays, mail programs, boundaries say much about who sent it.
+            if self.set.header_words && (self.set.received_words || lname != b"received") {
+                let v = h.value.as_bytes();
+                let v = &v[..floor_len(v, self.limits.max_header_word_bytes)];
+                let mut tok = Tokens::new(v, self.limits.max_token_bytes);
+                while let Some(t) = tok.next_token() {
+                    // Numbers in headers are dates, times, IDs and addresses:
+                    // they change with every message and say nothing lasting.
+                    if let Token::Word(w, _, _) = t
+                        && !w.iter().any(|b| b.is_ascii_digit())
+                    {
+                        let wh = hash_bytes(Ns::HeaderWord as u64, w);
+                        out.add(Ns::HeaderWord, combine(nh, wh), || {
+                            format!(
+                                "header {} has \"{}\"",
+                                String::from_utf8_lossy(name),
+                                String::from_utf8_lossy(w)
+                            )
+                        });
+                    }
+                }
+            }
+            // Received and similar trace headers say where the mail went, not
+            // who wrote it; their shapes are noise.
+            if lname == b"received" || lname.starts_with(b"x-spam") {
+                continue;
+            }
+            let (shape_hash, shape) = value_shape(h.value.as_bytes(), self.limits.max_shape_bytes);
+            out.add(Ns::HeaderShape, combine(nh, shape_hash), || {
+                format!(
+                    "header {} looks like \"{}\"",
+                    String::from_utf8_lossy(name),
+                    String::from_utf8_lossy(&shape.0[..shape.1])
+                )
+            });
+        }
+        if let Some(mailer) = &a.mailer {
+            let bytes = mailer.as_bytes();
+            let bytes = &bytes[..floor_len(bytes, 128)];
+            let mut tok = Tokens::new(bytes, self.limits.max_token_bytes);
+            while let Some(Token::Word(w, _, _)) = tok.next_token() {
+                if w.iter().all(|b| b.is_ascii_digit()) {
+                    continue;
+                }
+                let h = hash_bytes(Ns::Mailer as u64, w);
+                out.add(Ns::Mailer, h, || {
+                    format!("mail program mentions \"{}\"", String::from_utf8_lossy(w))
+                });
+            }
+        }
+        if let Some(from) = &a.from {
+            if let Some(d) = from.domain() {
+                out.add_str(Ns::FromDomain, d, || format!("sender domain {d}"));
+                if let Some(rt) = a.reply_to.as_ref().and_then(|r| r.domain())
+                    && !rt.eq_ignore_ascii_case(d)
+                {
+                    out.add(Ns::ReplyToDiffers, 1, || {
+                        "Reply-To goes to another domain than From".to_string()
+                    });
+                }
+            } else {
+                out.add(Ns::FromDomain, 0, || "From has no address".to_string());
+            }
+            if let Some(name) = &from.name {
+                let bytes = name.as_bytes();
+                let bytes = &bytes[..floor_len(bytes, 128)];
+                let mut tok = Tokens::new(bytes, self.limits.max_token_bytes);
+                while let Some(Token::Word(w, _, _)) = tok.next_token() {
+                    let h = hash_bytes(Ns::FromName as u64, w);
+                    out.add(Ns::FromName, h, || {
+                        format!("sender name has \"{}\"", String::from_utf8_lossy(w))
+                    });
+                }
+            }
+        } else {
+            out.add(Ns::FromDomain, 1, || "no From header".to_string());
+        }
+        if let Some(rp) = &a.return_path {
+            let d = rp.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+            out.add_str(Ns::ReturnPathDomain, d, || {
+                format!("bounce address domain {d}")
+            });
+        }
+        let hops = a.received.len() as u64;
+        out.add(Ns::Hops, hops.min(12), || format!("{hops} Received hops"));
+    }
+
+    fn structure<S: Sink>(&self, a: &Analysis, out: &mut Capped<'_, S>) {
+        for u in a.urls.iter().take(self.limits.max_urls) {
+            if let Some(d) = &u.domain {
+                out.add_str(Ns::UrlDomain, d, || format!("links to {d}"));
+            }
+            if u.domain.as_deref() != Some(u.host.as_str()) {
+                let host = u.host.as_str();
+                out.add_str(Ns::UrlHost, host, || format!("links to host {host}"));
+            }
+            if u.is_ip {
+                out.add(Ns::UrlFlag, 1, || "a link to a bare IP address".to_string());
+            }
+            if u.obfuscated {
+                out.add(Ns::UrlFlag, 2, || "a disguised link".to_string());
+            }
+            out.add(Ns::UrlFlag, 10 + u.context as u64, || {
+                format!("a link found in {:?}", u.context).to_lowercase()
+            });
+        }
+        let n = a.urls.len() as u64;
+        let cls = size_class(n);
+        out.add(Ns::UrlCount, cls as u64, || match n {
+            0 => "no links".to_string(),
+            _ => format!("about {} links", 1u64 << (cls - 1)),
+        });
+        for att in a.attachments.iter().take(self.limits.max_attachments) {
+            let t = att.declared_type.as_str();
+            out.add_str(Ns::Attachment, t, || format!("attachment declared {t}"));
+            if let Some(s) = &att.sniffed_type {
+                out.add(
+                    Ns::Attachment,
+                    combine(1, hash_bytes(0, s.as_bytes())),
+                    || format!("attachment content is {s}"),
+                );
+            }
+            if let Some(ext) = att
+                .filename
+                .as_deref()
+                .and_then(|f| f.rsplit_once('.'))
+                .map(|(_, e)| e)
+                .filter(|e| e.len() <= 8)
+            {
+                let mut lower = [0u8; 8];
+                for (d, s) in lower.iter_mut().zip(ext.as_bytes()) {
+                    *d = s.to_ascii_lowercase();
+                }
+                let e = &lower[..ext.len()];
+                out.add(Ns::Attachment, combine(2, hash_bytes(0, e)), || {
+                    format!("attachment named *.{}", String::from_utf8_lossy(e))
+                });
+            }
+        }
+        let h = &a.html;
+        if h.parts > 0 {
+            out.add(Ns::Html, 1, || "has HTML".to_string());
+            let counts = [
+                (2u64, h.tags, "HTML tags"),
+                (3, h.links, "HTML links"),
+                (4, h.images, "images"),
+                (5, h.forms, "forms"),
+                (6, h.scripts, "scripts"),
+                (7, h.hidden, "hidden-text tags"),
+            ];
+            for (id, count, what) in counts {
+                let cls = size_class(count as u64) as u64;
+                out.add(Ns::Html, combine(id, cls), || match count {
+                    0 => format!("no {what}"),
+                    _ => format!("about {} {what}", 1u64 << (cls - 1)),
+                });
+            }
+            // HTML with almost no text: an image spam or a link-only message.
+            if a.text.len() < 200 {
+                out.add(Ns::Html, 20, || "HTML with almost no text".to_string());
+            }
+        }
+        let m = &a.mime;
+        let ct = m.content_type.as_str();
+        out.add_str(Ns::Mime, ct, || format!("message type {ct}"));
+        if let Some(cs) = &m.charset {
+            let cs = cs.as_str();
+            out.add(
+                Ns::Mime,
+                combine(1, hash_bytes(0, cs.to_ascii_lowercase().as_bytes())),
+                || format!("charset {cs}"),
+            );
+        }
+        if let Some(te) = &m.transfer_encoding {
+            let te = te.as_str();
+            out.add(Ns::Mime, combine(2, hash_bytes(0, te.as_bytes())), || {
+                format!("encoded as {te}")
+            });
+        }
+        let parts = m.parts.min(16) as u64;
+        out.add(Ns::Mime, combine(3, parts), || {
+            format!("{parts} MIME parts")
+        });
+        if !m.crlf {
+            out.add(Ns::Mime, 4, || "header lines end in bare LF".to_string());
+        }
+        let cls = size_class(a.text.len() as u64) as u64;
+        out.add(Ns::TextSize, cls, || {
+            format!("text of about {} bytes", 1u64 << cls.saturating_sub(1))
+        });
+    }
+
+    fn words<S: Sink>(&self, text: &[u8], out: &mut Capped<'_, S>) {
+        let mut tok =
+            Tokens::new(text, self.limits.max_token_bytes).folding_digits(self.set.fold_digits);
+        let mut prev: Option<(u64, usize, usize)> = None;
+        while !out.full() {
+            let Some(t) = tok.next_token() else { break };
+            match t {
+                Token::Word(w, start, end) => {
+                    let h = hash_bytes(Ns::Word as u64, w);
+                    if self.set.words {
+                        out.add(Ns::Word, h, || {
+                            format!("word \"{}\"", String::from_utf8_lossy(w))
+                        });
+                    }
+                    if self.set.bigrams
+                        && let Some((ph, ps, pe)) = prev
+                    {
+                        out.add(Ns::Bigram, combine(ph, h), || {
+                            format!(
+                                "words \"{} {}\"",
+                                String::from_utf8_lossy(&lowercase_copy(&text[ps..pe])),
+                                String::from_utf8_lossy(&lowercase_copy(&text[start..end]))
+                            )
+                        });
+                    }
+                    prev = Some((h, start, end));
+                }
+                Token::Long(n) => {
+                    out.add(Ns::LongToken, size_class(n as u64) as u64, || {
+                        "a very long unbroken string in the text".to_string()
+                    });
+                    prev = None;
+                }
+            }
+        }
+    }
+
+    fn char4<S: Sink>(&self, text: &[u8], out: &mut Capped<'_, S>) {
+        // Lowercased, whitespace runs folded to one space: layout noise
+        // (line breaks, padding) must not create new grams.
+        let fold = self.set.fold_digits;
+        let mut window: u32 = 0;
+        let mut filled = 0u32;
+        let mut last_space = true;
+        for &b in text {
+            let c = if b.is_ascii_whitespace() {
+                if last_space {
+                    continue;
+                }
+                last_space = true;
+                b' '
+            } else if fold && b.is_ascii_digit() {
+                last_space = false;
+                b'0'
+            } else {
+                last_space = false;
+                b.to_ascii_lowercase()
+            };
+            window = (window << 8) | c as u32;
+            filled += 1;
+            if filled >= 4 {
+                if out.full() {
+                    return;
+                }
+                let w = window;
+                out.add(Ns::Char4, w as u64, || {
+                    format!(
+                        "characters \"{}\"",
+                        String::from_utf8_lossy(&w.to_be_bytes())
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// Receiving-side headers: written by the mailbox that kept the message
+/// (delivery address, local spam and virus filters, mail client status),
+/// so they say which collection a message came from, not who sent it.
+fn is_recipient_side(lname: &[u8]) -> bool {
+    lname.starts_with(b"x-spam")
+        || lname.starts_with(b"x-virus")
+        || lname.starts_with(b"x-mozilla")
+        || matches!(
+            lname,
+            b"delivered-to"
+                | b"x-original-to"
+                | b"envelope-to"
+                | b"x-envelope-to"
+                | b"x-uidl"
+                | b"status"
+                | b"x-status"
+                | b"x-keywords"
+                | b"lines"
+                | b"content-length"
+                | b"x-filtered-by"
+        )
+}
+
+/// Descriptions of the classes of [`non_ascii_class`].
+const NON_ASCII_CLASSES: [&str; 5] = [
+    "empty",
+    "all ASCII",
+    "under 5% non-ASCII",
+    "5-30% non-ASCII",
+    "mostly non-ASCII (another script)",
+];
+
+/// How much of `b` is non-ASCII, as one of five classes.
+fn non_ascii_class(b: &[u8]) -> u64 {
+    if b.is_empty() {
+        return 0;
+    }
+    let high = b.iter().filter(|c| **c >= 0x80).count();
+    match high * 100 / b.len() {
+        0 if high == 0 => 1,
+        0..5 => 2,
+        5..30 => 3,
+        _ => 4,
+    }
+}
+
+/// Character 3-grams of a short field (subject, display name), lowercased,
+/// runs of non-word bytes folded to one space, over at most `max` bytes.
+fn grams3<S: Sink>(field: &[u8], max: usize, ns: Ns, what: &str, out: &mut Capped<'_, S>) {
+    let mut window: u32 = 0;
+    let mut filled = 0u32;
+    let mut last_space = true;
+    for &b in &field[..floor_len(field, max)] {
+        let c = if !is_word_byte(b) {
+            if last_space {
+                continue;
+            }
+            last_space = true;
+            b' '
+        } else {
+            last_space = false;
+            b.to_ascii_lowercase()
+        };
+        window = ((window << 8) | c as u32) & 0x00ff_ffff;
+        filled += 1;
+        if filled >= 3 {
+            let w = window;
+            out.add(ns, w as u64, || {
+                let g = w.to_be_bytes();
+                format!("{what} has \"{}\"", String::from_utf8_lossy(&g[1..]))
+            });
+        }
+    }
+}
+
+fn lowercase_copy(b: &[u8]) -> Vec<u8> {
+    b.to_ascii_lowercase()
+}
+
+/// The largest length ≤ `max` (bytes are cut anywhere: hashing does not need
+/// character boundaries, descriptions use lossy conversion).
+#[inline]
+fn floor_len(b: &[u8], max: usize) -> usize {
+    b.len().min(max)
+}
+
+/// A header value's shape: letters become `a`/`A`, digits `9`, runs folded,
+/// punctuation kept. `<3F2A1B.9@host.example>` and `<7C1D22.4@other.example>`
+/// have the same shape; ratware's Message-IDs and Dates have telling shapes.
+fn value_shape(value: &[u8], max: usize) -> (u64, ([u8; 64], usize)) {
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    let mut last = 0u8;
+    for &b in value.iter().take(max) {
+        let c = if b.is_ascii_uppercase() {
+            b'A'
+        } else if b.is_ascii_lowercase() {
+            b'a'
+        } else if b.is_ascii_digit() {
+            b'9'
+        } else if b >= 0x80 {
+            b'~'
+        } else if b.is_ascii_whitespace() {
+            b' '
+        } else {
+            b
+        };
+        if c == last && matches!(c, b'A' | b'a' | b'9' | b'~' | b' ') {
+            continue;
+        }
+        last = c;
+        if n < buf.len() {
+            buf[n] = c;
+            n += 1;
+        }
+    }
+    (hash_bytes(0x5a, &buf[..n]), (buf, n))
+}
+
+/// One token from [`Tokens`].
+enum Token<'a> {
+    /// A lowercased word (borrowed from the tokenizer's buffer) and where
+    /// it was in the text (start, end).
+    Word(&'a [u8], usize, usize),
+    /// A token longer than the limit, with its length (capped by the scan).
+    Long(usize),
+}
+
+/// A bounded tokenizer: word characters are ASCII letters and digits, bytes of
+/// non-ASCII characters, and `$ ' -` inside a word. Lowercases into a fixed
+/// buffer; never allocates.
+struct Tokens<'a> {
+    text: &'a [u8],
+    pos: usize,
+    max: usize,
+    buf: [u8; MAX_TOKEN_BUF],
+    fold_digits: bool,
+}
+
+/// Which bytes are word bytes, as a table (the tokenizer's inner loop).
+static WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b >= 0x80 || b == b'$' || b == b'\'' || b == b'-';
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn is_word_byte(b: u8) -> bool {
+    WORD_BYTE[b as usize]
+}
+
+impl<'a> Tokens<'a> {
+    fn new(text: &'a [u8], max: usize) -> Tokens<'a> {
+        Tokens {
+            text,
+            pos: 0,
+            max: max.min(MAX_TOKEN_BUF),
+            buf: [0; MAX_TOKEN_BUF],
+            fold_digits: false,
+        }
+    }
+
+    /// Fold every digit of the words to `0` (see [`FeatureSet::fold_digits`]).
+    fn folding_digits(mut self, fold: bool) -> Tokens<'a> {
+        self.fold_digits = fold;
+        self
+    }
+
+    fn next_token(&mut self) -> Option<Token<'_>> {
+        loop {
+            let text = self.text;
+            while self.pos < text.len() && !is_word_byte(text[self.pos]) {
+                self.pos += 1;
+            }
+            if self.pos >= text.len() {
+                return None;
+            }
+            let start = self.pos;
+            while self.pos < text.len() && is_word_byte(text[self.pos]) {
+                self.pos += 1;
+            }
+            // Trim joiners at the ends: "-- " and "'quoted'" are not words.
+            let mut s = start;
+            let mut e = self.pos;
+            while s < e && matches!(text[s], b'\'' | b'-') {
+                s += 1;
+            }
+            while e > s && matches!(text[e - 1], b'\'' | b'-') {
+                e -= 1;
+            }
+            let len = e - s;
+            if len == 0 {
+                continue;
+            }
+            if len > self.max {
+                return Some(Token::Long(len));
+            }
+            for (d, &b) in self.buf.iter_mut().zip(&text[s..e]) {
+                *d = b.to_ascii_lowercase();
+            }
+            // Long digit runs (phone numbers, IDs) are one feature per length.
+            if len > 4 && self.buf[..len].iter().all(|b| b.is_ascii_digit()) {
+                self.buf[0] = b'#';
+                self.buf[1] = b'0' + len.min(9) as u8;
+                return Some(Token::Word(&self.buf[..2], s, e));
+            }
+            if self.fold_digits {
+                for b in &mut self.buf[..len] {
+                    if b.is_ascii_digit() {
+                        *b = b'0';
+                    }
+                }
+            }
+            return Some(Token::Word(&self.buf[..len], s, e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spamtrace_mail::{HeaderField, UrlContext, UrlRef};
+
+    fn words_of(s: &str) -> Vec<String> {
+        let mut t = Tokens::new(s.as_bytes(), 40);
+        let mut v = Vec::new();
+        while let Some(tok) = t.next_token() {
+            match tok {
+                Token::Word(w, _, _) => v.push(String::from_utf8_lossy(w).into_owned()),
+                Token::Long(n) => v.push(format!("<long {n}>")),
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn tokenizer_lowercases_trims_and_folds_numbers() {
+        assert_eq!(
+            words_of("FREE Viagra!! -- don't 'miss' $99.95 call 5551234567"),
+            vec!["free", "viagra", "don't", "miss", "$99", "95", "call", "#9"]
+        );
+        assert_eq!(words_of(&"x".repeat(100)), vec!["<long 100>"]);
+        assert_eq!(words_of("Grüße aus Köln"), vec!["grüße", "aus", "köln"]);
+    }
+
+    #[test]
+    fn shapes_fold_letters_and_digits() {
+        let (h1, s1) = value_shape(b"<3F2A1B.9@host.example>", 48);
+        let (h2, _) = value_shape(b"<7C1D22.4@other.example>", 48);
+        let shape = String::from_utf8_lossy(&s1.0[..s1.1]).into_owned();
+        assert_eq!(shape, "<9A9A9A.9@a.a>");
+        assert_ne!(h1, h2, "digit/letter interleaving differs");
+        let (h3, _) = value_shape(b"<8D2C4E.7@mail.example>", 48);
+        assert_eq!(h1, h3);
+    }
+
+    fn sample() -> Analysis {
+        Analysis {
+            subject: Some("Cheap MEDS online!!".into()),
+            headers: vec![
+                HeaderField {
+                    name: "From".into(),
+                    value: "a@b.example".into(),
+                },
+                HeaderField {
+                    name: "Message-ID".into(),
+                    value: "<123@b.example>".into(),
+                },
+            ],
+            text: "Buy cheap meds now. Visit our pharmacy today.".into(),
+            urls: vec![UrlRef {
+                url: "http://pills.example/".into(),
+                host: "pills.example".into(),
+                domain: Some("pills.example".into()),
+                is_ip: false,
+                obfuscated: false,
+                context: UrlContext::Href,
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn slots_and_descriptions_agree() {
+        let f = Featurizer::new(FeatureSet::ALL);
+        let a = sample();
+        let mut slots = Slots::new(20);
+        f.extract(&a, &mut slots);
+        let mut desc = Describe::new(20);
+        f.extract(&a, &mut desc);
+        let described: Vec<u32> = desc.features.iter().map(|(s, _)| *s).collect();
+        assert_eq!(slots.slots, described);
+        let mut unique = slots.slots.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), slots.slots.len(), "slots are distinct");
+        slots.clear();
+        f.extract(&a, &mut slots);
+        assert_eq!(slots.slots, described, "clearing resets the seen set");
+        let names: Vec<&str> = desc.features.iter().map(|(_, d)| d.as_str()).collect();
+        assert!(names.contains(&"word \"pharmacy\""), "{names:?}");
+        assert!(names.contains(&"words \"cheap meds\""), "{names:?}");
+        assert!(names.contains(&"subject word \"meds\""), "{names:?}");
+        assert!(names.contains(&"links to pills.example"), "{names:?}");
+        assert!(names.contains(&"characters \"phar\""), "{names:?}");
+        assert!(slots.slots.iter().all(|s| *s < 1 << 20));
+    }
+
+    #[test]
+    fn feature_groups_can_be_switched_off() {
+        let a = sample();
+        let only_words = FeatureSet::parse("words").unwrap();
+        let mut desc = Describe::new(20);
+        Featurizer::new(only_words).extract(&a, &mut desc);
+        assert!(
+            desc.features
+                .iter()
+                .all(|(_, d)| !d.starts_with("characters")
+                    && !d.starts_with("words ")
+                    && !d.starts_with("links"))
+        );
+        assert_eq!(
+            FeatureSet::from_bits(FeatureSet::ALL.to_bits()),
+            FeatureSet::ALL
+        );
+        assert_eq!(FeatureSet::parse("all"), Some(FeatureSet::ALL));
+        assert_eq!(FeatureSet::parse("bogus"), None);
+    }
+
+    #[test]
+    fn new_groups_and_digit_folding() {
+        let mut a = sample();
+        a.subject = Some("V1AGRA now".into());
+        a.text = "Offer ends 2002, price $99".into();
+        a.headers.push(HeaderField {
+            name: "Delivered-To".into(),
+            value: "collector@example.org".into(),
+        });
+        a.headers.push(HeaderField {
+            name: "X-Spam-Status".into(),
+            value: "No, hits=0.1".into(),
+        });
+        let names = |set: FeatureSet| {
+            let mut d = Describe::new(20);
+            Featurizer::new(set).extract(&a, &mut d);
+            d.features
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect::<Vec<String>>()
+        };
+        let all = names(FeatureSet::ALL);
+        assert!(
+            all.contains(&"subject has \"v0a\"".to_string())
+                || all.contains(&"subject has \"v1a\"".to_string()),
+            "{all:?}"
+        );
+        assert!(all.contains(&"word \"0000\"".to_string()), "{all:?}");
+        assert!(all.contains(&"text is all ASCII".to_string()), "{all:?}");
+        assert!(all.iter().any(|d| d.contains("Delivered-To")), "{all:?}");
+        let mut no_rcpt = FeatureSet::ALL;
+        no_rcpt.recipient_headers = false;
+        let n = names(no_rcpt);
+        assert!(
+            !n.iter()
+                .any(|d| d.contains("Delivered-To") || d.contains("X-Spam")),
+            "{n:?}"
+        );
+        let mut raw_digits = FeatureSet::ALL;
+        raw_digits.fold_digits = false;
+        assert!(names(raw_digits).contains(&"word \"2002\"".to_string()));
+        for set in [FeatureSet::ALL, FeatureSet::DEFAULT, no_rcpt] {
+            assert_eq!(FeatureSet::from_bits(set.to_bits()), set);
+        }
+        assert_eq!(FeatureSet::parse("default"), Some(FeatureSet::DEFAULT));
+        assert_eq!(non_ascii_class(b""), 0);
+        assert_eq!(non_ascii_class("привет".as_bytes()), 4);
+    }
+
+    #[test]
+    fn hostile_text_is_bounded() {
+        let f = Featurizer::new(FeatureSet::ALL);
+        let limits = f.limits;
+        // 10 MB of one word, 10 MB of short words, 10 MB of binary, huge subject.
+        let one_word = "a".repeat(10 << 20);
+        let short_words = "ab ".repeat((10 << 20) / 3);
+        let binary: String = (0..10u32 << 20)
+            .map(|i| {
+                char::from_u32(0x80 + (i.wrapping_mul(2_654_435_761) >> 24) % 0x700).unwrap_or('x')
+            })
+            .take(3 << 20)
+            .collect();
+        for text in [one_word, short_words, binary] {
+            let a = Analysis {
+                subject: Some(text[..text.len().min(1 << 20)].to_string()),
+                text,
+                headers: (0..5000)
+                    .map(|i| HeaderField {
+                        name: format!("X-H{i}"),
+                        value: "v".repeat(1000),
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            let mut slots = Slots::new(20);
+            f.extract(&a, &mut slots);
+            assert!(
+                slots.slots.len() <= limits.max_features,
+                "{}",
+                slots.slots.len()
+            );
+            assert!(!slots.slots.is_empty());
+        }
+    }
+}

@@ -1,0 +1,1111 @@
+//! The spam model: an online linear model (hinge loss by default, logistic
+//! available) on hashed sparse features.
+//!
+//! Why this model: discriminative online learners on hashed n-gram features
+//! led the TREC spam tracks and are what modern filters moved to; they score a
+//! message with one pass over its features (one table lookup each) and learn
+//! from one message at a time. Plain stochastic gradient descent with a
+//! constant learning rate beat FTRL-proximal on our split (see the README's
+//! measurements) and needs one number per slot, which keeps the model file
+//! small and makes undoing a training step exact (see [`Model::train`]).
+//! The hinge loss with a few passes over the training batch (a relaxed
+//! online SVM, Sculley & Wachman 2007) beat logistic loss on chronological
+//! validation slices (README, `examples/tune.rs`).
+
+use crate::features::{Describe, FeatureSet, Featurizer, Slots};
+
+use crate::kinds::{ScamKind, detect_kind};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use spamtrace_mail::{Analysis, Label};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// Why a model file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The file could not be read or written.
+    #[error("cannot access model file {path}: {source} (check the path and permissions)")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a spamtrace model at all.
+    #[error(
+        "{path} is not a spamtrace model file (bad magic); pass the file written by `spamtrace train`"
+    )]
+    BadMagic {
+        /// The file.
+        path: String,
+    },
+    /// The file was written by another format version.
+    #[error(
+        "{path} is model format version {found}, this spamtrace reads version {expected}; retrain with `spamtrace train`"
+    )]
+    Version {
+        /// The file.
+        path: String,
+        /// The version in the file.
+        found: u32,
+        /// The version this code reads.
+        expected: u32,
+    },
+    /// The file is cut short or its checksum does not match.
+    #[error(
+        "{path} is truncated or corrupt ({what}); restore it from a backup or retrain with `spamtrace train`"
+    )]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        what: String,
+    },
+}
+
+/// What a message is judged to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Score at or above the spam threshold.
+    Spam,
+    /// Between the thresholds: a person should look.
+    Unsure,
+    /// Score at or below the ham threshold.
+    Ham,
+}
+
+impl Verdict {
+    /// The lowercase name used in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Spam => "spam",
+            Verdict::Unsure => "unsure",
+            Verdict::Ham => "ham",
+        }
+    }
+
+    /// Parse a name from [`Verdict::as_str`].
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "spam" => Some(Verdict::Spam),
+            "unsure" => Some(Verdict::Unsure),
+            "ham" => Some(Verdict::Ham),
+            _ => None,
+        }
+    }
+}
+
+/// Where scores turn into verdicts. Spam if `score >= spam`, ham if
+/// `score <= ham`, unsure in between.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Lowest calibrated P(spam) called spam.
+    pub spam: f32,
+    /// Highest calibrated P(spam) called ham.
+    pub ham: f32,
+}
+
+impl Default for Thresholds {
+    /// Spam at 0.9 and above, ham at 0.1 and below: the thresholds of a
+    /// fresh model. Models built by `eval::train_calibrated` (the shipped
+    /// one, `eval`) replace them by [`Thresholds::choose`] on held-out
+    /// scores, aiming at 0.1% false positives.
+    fn default() -> Self {
+        Thresholds {
+            spam: 0.9,
+            ham: 0.1,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Choose thresholds from calibrated scores of held-out messages
+    /// `(score, is_spam)`: the spam threshold is the lowest (at least 0.5)
+    /// that lets at most `max_fpr` of the ham through as spam; the ham
+    /// threshold is the highest (at most the spam threshold and 0.5) that
+    /// calls at most `max_fnr` of the spam ham. Between them is "unsure".
+    pub fn choose(points: &[(f32, bool)], max_fpr: f64, max_fnr: f64) -> Thresholds {
+        let mut ham: Vec<f32> = points.iter().filter(|p| !p.1).map(|p| p.0).collect();
+        let mut spam: Vec<f32> = points.iter().filter(|p| p.1).map(|p| p.0).collect();
+        if ham.is_empty() || spam.is_empty() {
+            return Thresholds::default();
+        }
+        ham.sort_by(|a, b| b.total_cmp(a));
+        spam.sort_by(|a, b| a.total_cmp(b));
+        // The k-th highest ham may be let through (k = allowed count).
+        let k = (max_fpr * ham.len() as f64).floor() as usize;
+        let spam_t = ham.get(k).map_or(0.5, |s| next_up(*s)).clamp(0.5, 0.999);
+        let k = (max_fnr * spam.len() as f64).floor() as usize;
+        let ham_t = spam
+            .get(k)
+            .map_or(0.5, |s| next_down(*s))
+            .clamp(0.001, 0.5)
+            .min(spam_t);
+        Thresholds {
+            spam: spam_t,
+            ham: ham_t,
+        }
+    }
+
+    /// The verdict for a calibrated score.
+    pub fn verdict(&self, score: f32) -> Verdict {
+        if score >= self.spam {
+            Verdict::Spam
+        } else if score <= self.ham {
+            Verdict::Ham
+        } else {
+            Verdict::Unsure
+        }
+    }
+}
+
+/// The result of classifying one message.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Calibrated probability that the message is spam, in [0, 1].
+    pub score: f32,
+    /// The model's raw log-odds before calibration: finer-grained than the
+    /// score near 0 and 1, use it to rank (ROC curves).
+    pub log_odds: f32,
+    /// Spam, unsure or ham under the model's thresholds.
+    pub verdict: Verdict,
+    /// The scam kind, for messages that are not ham.
+    pub kind: Option<ScamKind>,
+}
+
+/// One feature's push on a message's score, for explanations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// What the feature is, in words ("word \"viagra\"", "links to example.com").
+    pub feature: String,
+    /// Its effect on the log-odds of spam: positive pushes towards spam.
+    pub weight: f32,
+}
+
+/// Platt scaling: `P(spam) = 1 / (1 + exp(-(a * log_odds + b)))`, fitted on
+/// messages the model was not trained on, because a model's raw outputs on
+/// its own training data are overconfident.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Slope.
+    pub a: f32,
+    /// Offset.
+    pub b: f32,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Calibration { a: 1.0, b: 0.0 }
+    }
+}
+
+impl Calibration {
+    /// Fit on `(log_odds, is_spam)` pairs (Platt 1999, with his smoothed
+    /// targets; Newton's method on the two parameters).
+    pub fn fit(points: &[(f32, bool)]) -> Calibration {
+        let pos = points.iter().filter(|p| p.1).count() as f64;
+        let neg = points.len() as f64 - pos;
+        if pos == 0.0 || neg == 0.0 {
+            return Calibration::default();
+        }
+        let hi = (pos + 1.0) / (pos + 2.0);
+        let lo = 1.0 / (neg + 2.0);
+        let (mut a, mut b) = (1.0f64, 0.0f64);
+        for _ in 0..100 {
+            let (mut g_a, mut g_b, mut h_aa, mut h_ab, mut h_bb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+            for &(x, y) in points {
+                let x = x as f64;
+                let t = if y { hi } else { lo };
+                let p = sigmoid64(a * x + b);
+                let d = p - t;
+                let w = p * (1.0 - p);
+                g_a += d * x;
+                g_b += d;
+                h_aa += w * x * x;
+                h_ab += w * x;
+                h_bb += w;
+            }
+            let det = h_aa * h_bb - h_ab * h_ab;
+            if det.abs() < 1e-12 {
+                break;
+            }
+            let da = (h_bb * g_a - h_ab * g_b) / det;
+            let db = (h_aa * g_b - h_ab * g_a) / det;
+            a -= da;
+            b -= db;
+            if da.abs() < 1e-7 && db.abs() < 1e-7 {
+                break;
+            }
+        }
+        if !a.is_finite() || !b.is_finite() || a <= 0.0 {
+            return Calibration::default();
+        }
+        Calibration {
+            a: a as f32,
+            b: b as f32,
+        }
+    }
+
+    /// The calibrated probability for a log-odds.
+    pub fn apply(&self, log_odds: f32) -> f32 {
+        sigmoid64(self.a as f64 * log_odds as f64 + self.b as f64) as f32
+    }
+}
+
+/// A little above `x` (ties with the held-out ham must not be called spam).
+fn next_up(x: f32) -> f32 {
+    x + (x.abs() * 1e-6).max(1e-7)
+}
+
+/// A little below `x`.
+fn next_down(x: f32) -> f32 {
+    x - (x.abs() * 1e-6).max(1e-7)
+}
+
+fn sigmoid64(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x.clamp(-30.0, 30.0)).exp())
+}
+
+/// What the model remembers about a message it was trained on, so that
+/// retraining it is harmless and relabelling it undoes the first lesson.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TrainedMessage {
+    label: Label,
+    /// The amount added to each of the message's feature weights.
+    step: f32,
+}
+
+/// What a training step minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Logistic loss: every message moves the weights, by how wrong the
+    /// predicted probability was.
+    Logistic,
+    /// Hinge loss (an online linear SVM without the regulariser, as in
+    /// Sculley's relaxed online SVMs for spam): only messages inside the
+    /// margin (`label * log_odds < 1`) move the weights, so easy mail stops
+    /// pushing weights apart and the model overfits less.
+    Hinge,
+}
+
+/// Settings of a fresh model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelConfig {
+    /// log2 of the number of weight slots.
+    pub hash_bits: u32,
+    /// Which feature groups are used.
+    pub features: FeatureSet,
+    /// SGD step size.
+    pub learning_rate: f32,
+    /// The loss the steps minimise.
+    pub loss: Loss,
+    /// Passes over a training batch (`eval::train_calibrated`); incremental
+    /// `train` calls always make one step.
+    pub passes: u32,
+}
+
+impl Default for ModelConfig {
+    /// Chosen on chronological validation slices inside the training half
+    /// of the SpamAssassin split (`examples/tune.rs`, README).
+    fn default() -> Self {
+        ModelConfig {
+            hash_bits: 20,
+            features: FeatureSet::DEFAULT,
+            learning_rate: 0.5,
+            loss: Loss::Hinge,
+            passes: 5,
+        }
+    }
+}
+
+/// The spam model. See the module documentation for why it is built this way.
+#[derive(Debug, Clone)]
+pub struct Model {
+    bits: u32,
+    featurizer: Featurizer,
+    weights: Vec<f32>,
+    learning_rate: f32,
+    loss: Loss,
+    /// How raw log-odds map to a probability.
+    pub calibration: Calibration,
+    /// Where scores become verdicts.
+    pub thresholds: Thresholds,
+    /// Per message (first 8 bytes of its SHA-256): what it was trained as.
+    trained: HashMap<u64, TrainedMessage>,
+    /// Training updates applied (messages, including relabels).
+    updates: u64,
+}
+
+const MAGIC: &[u8; 8] = b"SPTRMDL\x01";
+/// The model file layout version; bump when the layout or the features change.
+pub const FORMAT_VERSION: u32 = 2;
+
+thread_local! {
+    static SLOTS: RefCell<Option<Slots>> = const { RefCell::new(None) };
+}
+
+/// The shipped default model (see README: "Building the default model").
+static BUILTIN: &[u8] = include_bytes!("../model/default.bin");
+
+impl Model {
+    /// A fresh, untrained model (every message scores 0.5).
+    pub fn new(config: ModelConfig) -> Model {
+        let bits = config.hash_bits.clamp(10, 26);
+        Model {
+            bits,
+            featurizer: Featurizer::new(config.features),
+            weights: vec![0.0; 1 << bits],
+            learning_rate: config.learning_rate,
+            loss: config.loss,
+            calibration: Calibration::default(),
+            thresholds: Thresholds::default(),
+            trained: HashMap::new(),
+            updates: 0,
+        }
+    }
+
+    /// The model shipped inside the binary, trained on the corpora in
+    /// `shared/corpora` by a documented command (see the crate README).
+    pub fn builtin() -> Model {
+        Model::from_bytes(BUILTIN, "<builtin model>")
+            .expect("the builtin model is checked by a unit test at build time")
+    }
+
+    /// Training updates applied so far.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// Number of distinct messages remembered as trained.
+    pub fn trained_messages(&self) -> usize {
+        self.trained.len()
+    }
+
+    /// The feature configuration.
+    pub fn featurizer(&self) -> &Featurizer {
+        &self.featurizer
+    }
+
+    /// log2 of the number of weight slots.
+    pub fn hash_bits(&self) -> u32 {
+        self.bits
+    }
+
+    fn with_slots<R>(&self, a: &Analysis, f: impl FnOnce(&[u32]) -> R) -> R {
+        SLOTS.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let slots = match guard.as_mut() {
+                Some(s) if s.slots.capacity() > 0 && slot_bits(s) == self.bits => s,
+                _ => guard.insert(Slots::new(self.bits)),
+            };
+            slots.clear();
+            self.featurizer.extract(a, slots);
+            let r = f(&slots.slots);
+            slots.clear();
+            r
+        })
+    }
+
+    /// Raw log-odds of spam for already extracted, deduplicated slots.
+    #[inline]
+    pub fn log_odds_of_slots(&self, slots: &[u32]) -> f32 {
+        let w = &self.weights;
+        // Four accumulators so independent table lookups overlap.
+        let mut acc = [0.0f32; 4];
+        let chunks = slots.chunks_exact(4);
+        let rest = chunks.remainder();
+        for c in chunks {
+            acc[0] += w[c[0] as usize];
+            acc[1] += w[c[1] as usize];
+            acc[2] += w[c[2] as usize];
+            acc[3] += w[c[3] as usize];
+        }
+        for &s in rest {
+            acc[0] += w[s as usize];
+        }
+        // Each message's feature vector has unit length (every present
+        // feature is 1/sqrt(n)): long and short messages move the score
+        // alike. Measured better than raw binary features (README).
+        ((acc[0] + acc[1]) + (acc[2] + acc[3])) * feature_value(slots.len())
+    }
+
+    /// Raw log-odds of spam (uncalibrated).
+    pub fn log_odds(&self, a: &Analysis) -> f32 {
+        self.with_slots(a, |s| self.log_odds_of_slots(s))
+    }
+
+    /// Score, verdict and (unless ham) scam kind of one message.
+    pub fn classify(&self, a: &Analysis) -> Classification {
+        let log_odds = self.log_odds(a);
+        let score = self.calibration.apply(log_odds);
+        let verdict = self.thresholds.verdict(score);
+        let kind = (verdict != Verdict::Ham).then(|| detect_kind(a));
+        Classification {
+            score,
+            log_odds,
+            verdict,
+            kind,
+        }
+    }
+
+    /// Learn one message's true label.
+    ///
+    /// The model remembers, per message SHA-256, the label it learnt and the
+    /// step it took. Training the same message again with the same label does
+    /// nothing; with the other label, the earlier step is subtracted from the
+    /// same features (exactly undoing its direct effect) before learning the
+    /// new label. Returns whether the weights changed.
+    pub fn train(&mut self, a: &Analysis, label: Label) -> bool {
+        let key = message_key(&a.sha256);
+        let previous = key.and_then(|k| self.trained.get(&k).copied());
+        if previous.is_some_and(|p| p.label == label) {
+            return false;
+        }
+        let lr = self.learning_rate;
+        let slots = self.slots_of(a);
+        if let Some(p) = previous {
+            for &s in &slots {
+                self.weights[s as usize] -= p.step;
+            }
+        }
+        let step = self.learn_slots(&slots, label, lr);
+        if let Some(k) = key {
+            self.trained.insert(k, TrainedMessage { label, step });
+        }
+        true
+    }
+
+    /// One SGD step of logistic regression on deduplicated slots, without
+    /// the per-message memory of [`Model::train`] (for batch experiments).
+    /// Returns the step added to each weight.
+    pub fn learn_slots(&mut self, slots: &[u32], label: Label, learning_rate: f32) -> f32 {
+        let m = self.log_odds_of_slots(slots);
+        let step = match self.loss {
+            Loss::Logistic => {
+                let y = if label == Label::Spam { 1.0 } else { 0.0 };
+                learning_rate * (y - sigmoid(m)) * feature_value(slots.len())
+            }
+            Loss::Hinge => {
+                let y = if label == Label::Spam { 1.0 } else { -1.0 };
+                if y * m >= 1.0 {
+                    0.0
+                } else {
+                    learning_rate * y * feature_value(slots.len())
+                }
+            }
+        };
+        for &s in slots {
+            self.weights[s as usize] += step;
+        }
+        self.updates += 1;
+        step
+    }
+
+    /// Learn a batch of messages with several passes over it (the model's
+    /// `passes` setting is the caller's: see `eval::train_calibrated`).
+    /// Messages already learnt with the same label are skipped; relabelled
+    /// ones are undone first, as in [`Model::train`]. Each message's total
+    /// step over all passes is remembered, so a later relabel undoes all of
+    /// it. `slots[i]` must be `self.slots_of(&analyses[i])`.
+    pub fn train_batch(&mut self, batch: &[(Option<u64>, Vec<u32>, Label)], passes: u32) {
+        let mut steps = vec![0.0f32; batch.len()];
+        let mut active = vec![true; batch.len()];
+        let mut in_batch = std::collections::HashSet::new();
+        for (i, (key, slots, label)) in batch.iter().enumerate() {
+            // A message twice in one batch is learnt once.
+            if key.is_some_and(|k| !in_batch.insert(k)) {
+                active[i] = false;
+                continue;
+            }
+            if let Some(p) = key.and_then(|k| self.trained.get(&k).copied()) {
+                if p.label == *label {
+                    active[i] = false;
+                } else {
+                    for &s in slots {
+                        self.weights[s as usize] -= p.step;
+                    }
+                }
+            }
+        }
+        let lr = self.learning_rate;
+        for _ in 0..passes.max(1) {
+            for (i, (_, slots, label)) in batch.iter().enumerate() {
+                if active[i] {
+                    steps[i] += self.learn_slots(slots, *label, lr);
+                }
+            }
+        }
+        for (i, (key, _, label)) in batch.iter().enumerate() {
+            if active[i]
+                && let Some(key) = key
+            {
+                self.trained.insert(
+                    *key,
+                    TrainedMessage {
+                        label: *label,
+                        step: steps[i],
+                    },
+                );
+            }
+        }
+    }
+
+    /// The key under which [`Model::train`] remembers a message (from its
+    /// SHA-256), if it has one.
+    pub fn message_key(a: &Analysis) -> Option<u64> {
+        message_key(&a.sha256)
+    }
+
+    /// Extract the deduplicated slots of a message (for experiments that
+    /// featurize once and train many times).
+    pub fn slots_of(&self, a: &Analysis) -> Vec<u32> {
+        self.with_slots(a, |s| s.to_vec())
+    }
+
+    /// The features that pushed this message's score most, strongest first,
+    /// in words. Features hashing to the same slot are merged.
+    pub fn explain(&self, a: &Analysis, top: usize) -> Vec<Contribution> {
+        let mut d = Describe::new(self.bits);
+        self.featurizer.extract(a, &mut d);
+        let v = feature_value(d.features.len());
+        let mut out: Vec<Contribution> = d
+            .features
+            .into_iter()
+            .map(|(slot, feature)| Contribution {
+                feature,
+                weight: self.weights[slot as usize] * v,
+            })
+            .filter(|c| c.weight != 0.0)
+            .collect();
+        out.sort_by(|x, y| {
+            y.weight
+                .abs()
+                .total_cmp(&x.weight.abs())
+                .then_with(|| x.feature.cmp(&y.feature))
+        });
+        out.truncate(top);
+        out
+    }
+
+    /// Write the model atomically: to a temporary file beside `path`, then
+    /// renamed over it, so a crash never leaves a half-written model.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let bytes = self.to_bytes();
+        let io = |source| ModelError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let tmp = dir.join(format!(
+            ".{}.tmp{}",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("model"),
+            std::process::id()
+        ));
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(io)
+    }
+
+    /// Read a model written by [`Model::save`]. A file that is not a model,
+    /// of another version, truncated or altered is an error, never a default.
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Model::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Serialise. Layout (little-endian): magic, version, hash bits, feature
+    /// bits, learning rate, calibration a and b, thresholds spam and ham,
+    /// updates, then the non-zero weights as (slot delta varint, f32), then the
+    /// trained-message table as (u64 key, u8 label, f32 step), then the
+    /// SHA-256 of everything before it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let nonzero = self.weights.iter().filter(|w| **w != 0.0).count();
+        let mut b = Vec::with_capacity(64 + nonzero * 6 + self.trained.len() * 13);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b.extend_from_slice(&self.bits.to_le_bytes());
+        b.extend_from_slice(&self.featurizer.set.to_bits().to_le_bytes());
+        b.extend_from_slice(
+            &match self.loss {
+                Loss::Logistic => 0u32,
+                Loss::Hinge => 1u32,
+            }
+            .to_le_bytes(),
+        );
+        for f in [
+            self.learning_rate,
+            self.calibration.a,
+            self.calibration.b,
+            self.thresholds.spam,
+            self.thresholds.ham,
+        ] {
+            b.extend_from_slice(&f.to_le_bytes());
+        }
+        b.extend_from_slice(&self.updates.to_le_bytes());
+        b.extend_from_slice(&(nonzero as u32).to_le_bytes());
+        let mut last = 0u32;
+        for (i, w) in self.weights.iter().enumerate() {
+            if *w != 0.0 {
+                put_varint(&mut b, i as u32 - last);
+                last = i as u32;
+                b.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        let mut trained: Vec<(&u64, &TrainedMessage)> = self.trained.iter().collect();
+        trained.sort_by_key(|(k, _)| **k);
+        b.extend_from_slice(&(trained.len() as u32).to_le_bytes());
+        for (k, t) in trained {
+            b.extend_from_slice(&k.to_le_bytes());
+            b.push(match t.label {
+                Label::Spam => 1,
+                Label::Ham => 0,
+            });
+            b.extend_from_slice(&t.step.to_le_bytes());
+        }
+        let digest = Sha256::digest(&b);
+        b.extend_from_slice(&digest);
+        b
+    }
+
+    /// Parse bytes from [`Model::to_bytes`]; `name` is used in errors.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Model, ModelError> {
+        let corrupt = |what: &str| ModelError::Corrupt {
+            path: name.to_string(),
+            what: what.to_string(),
+        };
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(ModelError::BadMagic {
+                path: name.to_string(),
+            });
+        }
+        let mut r = Reader {
+            b: bytes,
+            pos: MAGIC.len(),
+        };
+        let version = r.u32().ok_or_else(|| corrupt("cut short in the header"))?;
+        if version != FORMAT_VERSION {
+            return Err(ModelError::Version {
+                path: name.to_string(),
+                found: version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        if bytes.len() < MAGIC.len() + 4 + 32 {
+            return Err(corrupt("cut short"));
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != digest {
+            return Err(corrupt("checksum mismatch"));
+        }
+        let mut r = Reader {
+            b: body,
+            pos: r.pos,
+        };
+        let short = || corrupt("cut short");
+        let bits = r.u32().ok_or_else(short)?;
+        if !(10..=26).contains(&bits) {
+            return Err(corrupt("hash size out of range"));
+        }
+        let set = FeatureSet::from_bits(r.u32().ok_or_else(short)?);
+        let loss = match r.u32().ok_or_else(short)? {
+            0 => Loss::Logistic,
+            1 => Loss::Hinge,
+            _ => return Err(corrupt("unknown loss")),
+        };
+        let learning_rate = r.f32().ok_or_else(short)?;
+        let calibration = Calibration {
+            a: r.f32().ok_or_else(short)?,
+            b: r.f32().ok_or_else(short)?,
+        };
+        let thresholds = Thresholds {
+            spam: r.f32().ok_or_else(short)?,
+            ham: r.f32().ok_or_else(short)?,
+        };
+        let updates = r.u64().ok_or_else(short)?;
+        let nonzero = r.u32().ok_or_else(short)? as usize;
+        let size = 1usize << bits;
+        if nonzero > size {
+            return Err(corrupt("more weights than slots"));
+        }
+        let mut weights = vec![0.0f32; size];
+        let mut slot = 0u64;
+        for _ in 0..nonzero {
+            slot += r.varint().ok_or_else(short)? as u64;
+            let w = r.f32().ok_or_else(short)?;
+            if slot as usize >= size || !w.is_finite() {
+                return Err(corrupt("weight out of range"));
+            }
+            weights[slot as usize] = w;
+        }
+        let count = r.u32().ok_or_else(short)? as usize;
+        if count > body.len() / 13 {
+            return Err(corrupt("trained-message table larger than the file"));
+        }
+        let mut trained = HashMap::with_capacity(count);
+        for _ in 0..count {
+            let key = r.u64().ok_or_else(short)?;
+            let label = match r.u8().ok_or_else(short)? {
+                1 => Label::Spam,
+                0 => Label::Ham,
+                _ => return Err(corrupt("bad label")),
+            };
+            let step = r.f32().ok_or_else(short)?;
+            trained.insert(key, TrainedMessage { label, step });
+        }
+        if r.pos != body.len() {
+            return Err(corrupt("trailing bytes"));
+        }
+        let finite = [
+            learning_rate,
+            calibration.a,
+            calibration.b,
+            thresholds.spam,
+            thresholds.ham,
+        ];
+        if finite.iter().any(|f| !f.is_finite()) {
+            return Err(corrupt("non-finite settings"));
+        }
+        Ok(Model {
+            bits,
+            featurizer: Featurizer::new(set),
+            weights,
+            learning_rate,
+            loss,
+            calibration,
+            thresholds,
+            trained,
+            updates,
+        })
+    }
+}
+
+/// The value of each present feature in a message with `n` features.
+#[inline]
+fn feature_value(n: usize) -> f32 {
+    1.0 / (n.max(1) as f32).sqrt()
+}
+
+fn slot_bits(s: &Slots) -> u32 {
+    s.bits()
+}
+
+/// The key of a message in the trained-message table: the first 8 bytes of
+/// its SHA-256 (hex). None when the analysis carries no hash.
+fn message_key(sha256_hex: &str) -> Option<u64> {
+    let prefix = sha256_hex.get(..16)?;
+    u64::from_str_radix(prefix, 16).ok()
+}
+
+fn put_varint(b: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        b.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    b.push(v as u8);
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let s = self.b.get(self.pos..self.pos + N)?;
+        self.pos += N;
+        s.try_into().ok()
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take::<1>().map(|b| b[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+    fn f32(&mut self) -> Option<f32> {
+        self.take().map(f32::from_le_bytes)
+    }
+    fn varint(&mut self) -> Option<u32> {
+        let mut v = 0u32;
+        for shift in (0..35).step_by(7) {
+            let byte = self.u8()?;
+            v |= ((byte & 0x7f) as u32).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spamtrace_mail::HeaderField;
+
+    fn msg(sha: &str, subject: &str, text: &str) -> Analysis {
+        Analysis {
+            sha256: format!("{sha:0<64}"),
+            subject: Some(subject.into()),
+            text: text.into(),
+            headers: vec![HeaderField {
+                name: "Subject".into(),
+                value: subject.into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn small_model() -> Model {
+        Model::new(ModelConfig {
+            hash_bits: 16,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn learns_to_separate_spam_and_ham() {
+        let mut m = small_model();
+        for i in 0..30 {
+            m.train(
+                &msg(
+                    &format!("a{i:02}"),
+                    "cheap viagra",
+                    "buy cheap viagra pills now",
+                ),
+                Label::Spam,
+            );
+            m.train(
+                &msg(
+                    &format!("b{i:02}"),
+                    "meeting notes",
+                    "the meeting notes from tuesday",
+                ),
+                Label::Ham,
+            );
+        }
+        let spam = m.classify(&msg("c1", "viagra pills", "cheap pills"));
+        let ham = m.classify(&msg("c2", "notes", "notes from the meeting"));
+        assert!(
+            spam.log_odds > 0.0 && ham.log_odds < 0.0,
+            "{spam:?} {ham:?}"
+        );
+        assert_eq!(spam.kind, Some(ScamKind::Pharmacy));
+        let why = m.explain(&msg("c1", "viagra pills", "cheap pills"), 100);
+        assert!(why.len() > 5);
+        assert!(
+            why.iter()
+                .any(|c| c.feature.contains("viagra") && c.weight > 0.0),
+            "{why:?}"
+        );
+        assert!(
+            why.windows(2)
+                .all(|w| w[0].weight.abs() >= w[1].weight.abs())
+        );
+    }
+
+    #[test]
+    fn batch_training_is_idempotent_and_relabel_undoes_every_pass() {
+        let mut m = small_model();
+        let spam = msg("e1", "cheap pills", "buy cheap pills today");
+        let ham = msg("e2", "lunch", "see you at lunch tomorrow");
+        let item = |m: &Model, a: &Analysis, l| (Model::message_key(a), m.slots_of(a), l);
+        let batch = vec![item(&m, &spam, Label::Spam), item(&m, &ham, Label::Ham)];
+        m.train_batch(&batch, 5);
+        let (s1, h1) = (m.log_odds(&spam), m.log_odds(&ham));
+        assert!(s1 > 0.0 && h1 < 0.0, "{s1} {h1}");
+        // The same batch again changes nothing.
+        m.train_batch(&batch, 5);
+        assert_eq!((m.log_odds(&spam), m.log_odds(&ham)), (s1, h1));
+        // Relabelling the spam as ham first removes all five passes' steps.
+        let before = m.clone();
+        m.train_batch(&[item(&m, &spam, Label::Ham)], 1);
+        assert!(m.log_odds(&spam) < 0.0, "{}", m.log_odds(&spam));
+        assert_eq!(m.trained_messages(), before.trained_messages());
+        // A message twice in one batch is learnt once.
+        let mut once = small_model();
+        once.train_batch(&[item(&once, &ham, Label::Ham)], 1);
+        let mut twice = small_model();
+        twice.train_batch(
+            &[
+                item(&twice, &ham, Label::Ham),
+                item(&twice, &ham, Label::Ham),
+            ],
+            1,
+        );
+        assert_eq!(once.log_odds(&ham), twice.log_odds(&ham));
+    }
+
+    #[test]
+    fn hinge_steps_only_inside_the_margin() {
+        let mut m = small_model();
+        assert_eq!(m.loss, Loss::Hinge);
+        let a = msg("f1", "x", "alpha beta gamma");
+        let slots = m.slots_of(&a);
+        let mut steps = 0;
+        for _ in 0..100 {
+            if m.learn_slots(&slots, Label::Spam, 0.5) != 0.0 {
+                steps += 1;
+            }
+        }
+        // log-odds grow by 0.5 per step (unit-length features) until >= 1.
+        assert_eq!(steps, 2);
+        assert!(m.log_odds(&a) >= 1.0);
+    }
+
+    #[test]
+    fn thresholds_are_chosen_from_held_out_scores() {
+        // 1000 ham spread over [0, 0.5) plus one outlier ham at 0.95; spam over [0.4, 1).
+        let mut pts: Vec<(f32, bool)> = (0..1000).map(|i| (i as f32 / 2000.0, false)).collect();
+        pts.push((0.95, false));
+        pts.extend((0..200).map(|i| (0.4 + i as f32 * 0.003, true)));
+        let t = Thresholds::choose(&pts, 0.001, 0.01);
+        // One ham in 1001 may pass (the outlier): the next ham sets the bar.
+        assert!(t.spam > 0.4995 && t.spam < 0.501, "{t:?}");
+        let fp = pts.iter().filter(|p| !p.1 && p.0 >= t.spam).count();
+        assert!(fp <= 1);
+        let fn_ = pts.iter().filter(|p| p.1 && p.0 <= t.ham).count();
+        assert!(fn_ <= 2, "{t:?}");
+        assert!(t.ham <= t.spam);
+        // No data on one side: the defaults.
+        assert_eq!(
+            Thresholds::choose(&pts[..10], 0.001, 0.01),
+            Thresholds::default()
+        );
+    }
+
+    #[test]
+    fn training_twice_is_harmless_and_relabel_undoes() {
+        let mut m = small_model();
+        let a = msg("d1", "hello there", "some words in a message");
+        assert!(m.train(&a, Label::Spam));
+        let after_once = m.log_odds(&a);
+        assert!(
+            !m.train(&a, Label::Spam),
+            "second identical training must be a no-op"
+        );
+        assert_eq!(m.log_odds(&a), after_once);
+        // Relabel: the spam step is undone, then ham is learnt from zero.
+        assert!(m.train(&a, Label::Ham));
+        let mut fresh = small_model();
+        fresh.train(&a, Label::Ham);
+        assert!((m.log_odds(&a) - fresh.log_odds(&a)).abs() < 1e-5);
+        assert_eq!(m.trained_messages(), 1);
+    }
+
+    #[test]
+    fn save_load_round_trip_and_corruption_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("model.bin");
+        let mut m = small_model();
+        m.train(&msg("e1", "cheap pills", "buy pills"), Label::Spam);
+        m.train(&msg("e2", "lunch", "see you at noon"), Label::Ham);
+        m.calibration = Calibration { a: 0.5, b: -1.0 };
+        m.thresholds = Thresholds {
+            spam: 0.8,
+            ham: 0.2,
+        };
+        m.save(&path).unwrap();
+        let back = Model::load(&path).unwrap();
+        assert_eq!(back.weights, m.weights);
+        assert_eq!(back.trained, m.trained);
+        assert_eq!(back.calibration, m.calibration);
+        assert_eq!(back.thresholds, m.thresholds);
+        assert_eq!(back.to_bytes(), m.to_bytes());
+        // No temporary files left behind.
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+
+        let bytes = std::fs::read(&path).unwrap();
+        for cut in [0, 5, 12, 40, bytes.len() / 2, bytes.len() - 1] {
+            let err = Model::from_bytes(&bytes[..cut], "m").unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ModelError::BadMagic { .. } | ModelError::Corrupt { .. }
+                ),
+                "cut {cut}: {err}"
+            );
+        }
+        let mut flipped = bytes.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 1;
+        assert!(matches!(
+            Model::from_bytes(&flipped, "m"),
+            Err(ModelError::Corrupt { .. })
+        ));
+        let mut other_version = bytes.clone();
+        other_version[8] = 99;
+        assert!(matches!(
+            Model::from_bytes(&other_version, "m"),
+            Err(ModelError::Version { found: 99, .. })
+        ));
+        assert!(matches!(
+            Model::from_bytes(b"hello world, not a model at all", "m"),
+            Err(ModelError::BadMagic { .. })
+        ));
+        let missing = Model::load(&dir.path().join("nope.bin"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("nope.bin"), "{missing}");
+    }
+
+    #[test]
+    fn builtin_model_loads_and_scores() {
+        let m = Model::builtin();
+        assert!(m.updates() > 0, "the shipped model must be trained");
+        let c = m.classify(&msg("f1", "hi", "hello"));
+        assert!((0.0..=1.0).contains(&c.score));
+    }
+
+    #[test]
+    fn calibration_fit_recovers_a_known_mapping() {
+        // Labels drawn deterministically so that P(spam | x) = sigmoid(2x - 1).
+        let mut pts = Vec::new();
+        for i in 0..4000 {
+            let x = (i % 400) as f32 / 50.0 - 4.0;
+            let p = 1.0 / (1.0 + (-(2.0 * x - 1.0)).exp());
+            let u =
+                ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as f32 / (1u64 << 24) as f32;
+            pts.push((x, u < p));
+        }
+        let c = Calibration::fit(&pts);
+        assert!((c.a - 2.0).abs() < 0.3 && (c.b + 1.0).abs() < 0.3, "{c:?}");
+        assert_eq!(Calibration::fit(&[(1.0, true)]), Calibration::default());
+    }
+
+    #[test]
+    fn thresholds_make_verdicts() {
+        let t = Thresholds::default();
+        assert_eq!(t.verdict(0.95), Verdict::Spam);
+        assert_eq!(t.verdict(0.5), Verdict::Unsure);
+        assert_eq!(t.verdict(0.01), Verdict::Ham);
+        assert_eq!(Verdict::parse("UNSURE"), Some(Verdict::Unsure));
+    }
+}

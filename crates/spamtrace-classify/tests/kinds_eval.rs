@@ -1,0 +1,236 @@
+//! Per-kind precision and recall of the scam-kind detector on the labelled
+//! evaluation set `kinds-eval.tsv` (messages from `../shared/corpora`, kinds
+//! assigned by a person reading each message; see the file's header).
+//!
+//! The set is split by SHA-256: `dev` (first hex digit 0-7) is the half the
+//! lexicon weights may be tuned on, `test` (8-f) the half the figures are
+//! reported on. The floors asserted below sit a few points under what was
+//! measured, so a change that makes the detector worse fails here.
+//!
+//! Run with `cargo test -p spamtrace-classify --test kinds_eval -- --nocapture`
+//! to see the tables. Skipped when the corpora are missing, unless `CI=true`.
+
+use sha2::{Digest, Sha256};
+use spamtrace_classify::{ScamKind, detect_kind, kind_evidence};
+use spamtrace_mail::{Limits, TrustedHosts, analyze};
+use spamtrace_source::{SourceItem, SourceOptions, read_paths};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The folders under the corpora root the set was drawn from.
+const DRAWN_FROM: &[&str] = &[
+    "spamassassin/spam",
+    "spamassassin/spam_2",
+    "phishing-nazario",
+    "modern-spam",
+    "fixtures/spamassassin/spam",
+];
+
+/// Measured on 2026-11-28 on the 458-message set with the lexicon as tuned
+/// on the dev half of the first draw: test accuracy 161/216 = 74.5%, dev
+/// 196/242 = 81.0%. The floors sit about five points lower.
+const TEST_ACCURACY_FLOOR: f64 = 0.69;
+/// Floor for the dev half (the tuned half; it should not regress either).
+const DEV_ACCURACY_FLOOR: f64 = 0.76;
+
+struct Labelled {
+    sha256: String,
+    kind: ScamKind,
+    source: String,
+}
+
+fn corpora_root() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    if root.is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "corpora not found at {}: CI=true needs them (mount /work/shared/corpora)",
+        root.display()
+    );
+    eprintln!(
+        "skipping the kind evaluation: no corpora at {}",
+        root.display()
+    );
+    None
+}
+
+fn load_set() -> Vec<Labelled> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("kinds-eval.tsv");
+    let text = std::fs::read_to_string(&path).expect("kinds-eval.tsv is in the crate");
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert!(
+            cols.len() >= 3,
+            "line {}: expected sha256, kind, source",
+            n + 1
+        );
+        let sha256 = cols[0].to_ascii_lowercase();
+        assert!(
+            sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()),
+            "line {}: bad sha256 {:?}",
+            n + 1,
+            cols[0]
+        );
+        assert!(seen.insert(sha256.clone()), "line {}: duplicate", n + 1);
+        let kind = ScamKind::parse(cols[1])
+            .unwrap_or_else(|| panic!("line {}: unknown kind {:?}", n + 1, cols[1]));
+        // Only the canonical names belong in the file.
+        assert_eq!(
+            kind.as_str(),
+            cols[1],
+            "line {}: use the as_str name",
+            n + 1
+        );
+        out.push(Labelled {
+            sha256,
+            kind,
+            source: cols[2].to_string(),
+        });
+    }
+    out
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Confusion counts: (truth, predicted) -> n.
+type Confusion = HashMap<(ScamKind, ScamKind), usize>;
+
+fn table(name: &str, conf: &Confusion) -> f64 {
+    let total: usize = conf.values().sum();
+    let correct: usize = conf
+        .iter()
+        .filter(|((t, p), _)| t == p)
+        .map(|(_, n)| n)
+        .sum();
+    println!("\n{name}: {total} messages, accuracy {correct}/{total}");
+    println!(
+        "{:<12} {:>7} {:>7} {:>5} {:>10} {:>8}",
+        "kind", "labelled", "predicted", "right", "precision", "recall"
+    );
+    for k in ScamKind::ALL {
+        let truth: usize = conf
+            .iter()
+            .filter(|((t, _), _)| *t == k)
+            .map(|(_, n)| n)
+            .sum();
+        let pred: usize = conf
+            .iter()
+            .filter(|((_, p), _)| *p == k)
+            .map(|(_, n)| n)
+            .sum();
+        let right = conf.get(&(k, k)).copied().unwrap_or(0);
+        let pct = |num: usize, den: usize| {
+            if den == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", 100.0 * num as f64 / den as f64)
+            }
+        };
+        println!(
+            "{:<12} {:>7} {:>7} {:>5} {:>10} {:>8}",
+            k.as_str(),
+            truth,
+            pred,
+            right,
+            pct(right, pred),
+            pct(right, truth)
+        );
+    }
+    let acc = if total == 0 {
+        0.0
+    } else {
+        correct as f64 / total as f64
+    };
+    println!("accuracy {:.1}%", 100.0 * acc);
+    acc
+}
+
+#[test]
+fn scam_kinds_on_the_labelled_set() {
+    let set = load_set();
+    assert!(set.len() >= 300, "the issue asks for at least 300 messages");
+    let Some(root) = corpora_root() else {
+        return;
+    };
+    let wanted: HashMap<&str, &Labelled> = set.iter().map(|l| (l.sha256.as_str(), l)).collect();
+    let roots: Vec<PathBuf> = DRAWN_FROM.iter().map(|d| root.join(d)).collect();
+    let limits = Limits::default();
+    let trusted = TrustedHosts::default();
+    // KINDS_EVAL_EXPLAIN=1 prints the evidence behind every dev-half error,
+    // the only errors the lexicon may be tuned on.
+    let explain = std::env::var("KINDS_EVAL_EXPLAIN").is_ok_and(|v| v == "1");
+    let mut found: HashMap<&str, ScamKind> = HashMap::new();
+    for item in read_paths(&roots, &SourceOptions::default()) {
+        let SourceItem::Message(m) = item else {
+            continue;
+        };
+        let sha = to_hex(&Sha256::digest(&m.bytes));
+        if let Some(l) = wanted.get(sha.as_str()) {
+            let a = analyze(&m.bytes, &limits, &trusted);
+            let kind = detect_kind(&a);
+            let is_dev = matches!(sha.as_bytes()[0], b'0'..=b'7');
+            if explain && is_dev && kind != l.kind {
+                let ev = kind_evidence(&a, true);
+                println!(
+                    "{} labelled {} predicted {} scores {:?}\n  subject {:?}\n  {:?}",
+                    l.source, l.kind, kind, ev.scores, a.subject, ev.reasons
+                );
+            }
+            found.insert(l.sha256.as_str(), kind);
+        }
+    }
+    let missing: Vec<&str> = set
+        .iter()
+        .filter(|l| !found.contains_key(l.sha256.as_str()))
+        .map(|l| l.source.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} labelled messages not found in the corpora: {missing:?}",
+        missing.len()
+    );
+
+    let mut dev = Confusion::new();
+    let mut test = Confusion::new();
+    let mut test_errors = Vec::new();
+    let mut dev_errors = Vec::new();
+    for l in &set {
+        let predicted = found[l.sha256.as_str()];
+        let is_dev = matches!(l.sha256.as_bytes()[0], b'0'..=b'7');
+        let conf = if is_dev { &mut dev } else { &mut test };
+        *conf.entry((l.kind, predicted)).or_default() += 1;
+        if predicted != l.kind {
+            let line = format!("  {} labelled {} predicted {}", l.source, l.kind, predicted);
+            if is_dev {
+                dev_errors.push(line);
+            } else {
+                test_errors.push(line);
+            }
+        }
+    }
+    let dev_acc = table("dev half (sha256 0-7; weights tuned on it)", &dev);
+    let test_acc = table("TEST half (sha256 8-f; never tuned on)", &test);
+    println!("\ndev errors:\n{}", dev_errors.join("\n"));
+    println!("\ntest errors:\n{}", test_errors.join("\n"));
+    assert!(
+        test_acc >= TEST_ACCURACY_FLOOR,
+        "test accuracy {:.1}% fell below the floor {:.1}%",
+        100.0 * test_acc,
+        100.0 * TEST_ACCURACY_FLOOR
+    );
+    assert!(
+        dev_acc >= DEV_ACCURACY_FLOOR,
+        "dev accuracy {:.1}% fell below the floor {:.1}%",
+        100.0 * dev_acc,
+        100.0 * DEV_ACCURACY_FLOOR
+    );
+}
