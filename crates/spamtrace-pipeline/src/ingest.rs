@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// How often the attribution state is saved with a batch.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
+
 /// How to ingest.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -185,20 +188,32 @@ pub fn ingest(
         let mut next = 0u64;
         let mut batch: Vec<Record> = Vec::with_capacity(opts.batch);
         let mut last_progress = Instant::now();
-        let flush = |batch: &mut Vec<Record>,
-                     summary: &mut IngestSummary,
-                     store: &mut dyn Store,
-                     stages: &Stages|
+        // The attribution state grows with campaigns: writing it with every
+        // batch would make ingest quadratic. It goes with a batch every few
+        // seconds and with the last one; after a crash, messages stored since
+        // the last snapshot keep their campaign IDs, but the index relearns
+        // those campaigns from new mail.
+        let mut last_snapshot = Instant::now();
+        let mut flush = |batch: &mut Vec<Record>,
+                         summary: &mut IngestSummary,
+                         store: &mut dyn Store,
+                         stages: &Stages,
+                         last: bool|
          -> Result<(), IngestError> {
-            if batch.is_empty() {
+            if batch.is_empty() && !last {
                 return Ok(());
             }
-            let state: Vec<(&str, Vec<u8>)> = stages
-                .attributor
-                .as_ref()
-                .and_then(|a| a.snapshot())
-                .into_iter()
-                .collect();
+            let state: Vec<(&str, Vec<u8>)> = if last || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+                last_snapshot = Instant::now();
+                stages
+                    .attributor
+                    .as_ref()
+                    .and_then(|a| a.snapshot())
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let outcomes = store.put_batch(batch, &state)?;
             for (rec, o) in batch.iter().zip(outcomes) {
                 match o {
@@ -235,7 +250,7 @@ pub fn ingest(
                         }
                         batch.push(record);
                         if batch.len() >= opts.batch {
-                            flush(&mut batch, &mut summary, store, &stages)?;
+                            flush(&mut batch, &mut summary, store, &stages, false)?;
                         }
                     }
                     Done::Skipped(s) => {
@@ -254,7 +269,7 @@ pub fn ingest(
                 progress(&summary);
             }
         }
-        flush(&mut batch, &mut summary, store, &stages)?;
+        flush(&mut batch, &mut summary, store, &stages, true)?;
         Ok(())
     });
     // On a store error the channels closed and every thread stopped; the

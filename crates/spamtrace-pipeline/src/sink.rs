@@ -91,6 +91,7 @@ impl DurableSink {
 }
 
 fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
+    let mut last_snapshot = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -114,12 +115,20 @@ fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
             replies.push((j.record.sha256.clone(), j.reply));
             records.push(j.record);
         }
-        let state: Vec<(&str, Vec<u8>)> = stages
-            .attributor
-            .as_ref()
-            .and_then(|a| a.snapshot())
-            .into_iter()
-            .collect();
+        // As in ingest: the growing attribution state is saved every few
+        // seconds, not with every group, and once more at shutdown.
+        let state: Vec<(&str, Vec<u8>)> =
+            if last_snapshot.elapsed() >= std::time::Duration::from_secs(5) {
+                last_snapshot = std::time::Instant::now();
+                stages
+                    .attributor
+                    .as_ref()
+                    .and_then(|a| a.snapshot())
+                    .into_iter()
+                    .collect()
+            } else {
+                Vec::new()
+            };
         match store.put_batch(&records, &state) {
             Ok(_) => {
                 for (sha, reply) in replies {
@@ -135,6 +144,12 @@ fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
                     let _ = reply.send(Err(e.to_string()));
                 }
             }
+        }
+    }
+    // Every sender is gone (the trap stopped): save the final state.
+    if let Some((key, value)) = stages.attributor.as_ref().and_then(|a| a.snapshot()) {
+        if let Err(e) = store.save_state(key, &value) {
+            tracing::error!("could not save the attribution state: {e}");
         }
     }
 }
