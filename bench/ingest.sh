@@ -41,7 +41,6 @@ PY
 rounds=$(( (min + 6046) / 6047 ))
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== 1. parse+extract, one core, $rounds rounds of the corpus"
-./target/release/examples/parse_only "$corpus" "$rounds"
 ./target/release/examples/analyze_dir "$corpus" "$rounds"
 echo "== 2. end-to-end ingest, all cores, fresh store"
 /usr/bin/time -f "peak RSS %M KB, wall %e s, cpu %P" ./target/release/spamtrace --data "$work/store" ingest "$work/replay.mbox"

@@ -1,5 +1,7 @@
 //! Analyse every file under a directory N times on one thread and print the
-//! rate: `cargo run --release -p spamtrace-mail --example analyze_dir -- DIR [N]`.
+//! rate, beside two baselines over the same bytes (mail-parser alone, SHA-256
+//! alone): `cargo run --release -p spamtrace-mail --example analyze_dir -- DIR [N]`.
+use mail_parser::MessageParser;
 use spamtrace_mail::{Limits, TrustedHosts, analyze};
 use std::time::Instant;
 
@@ -28,6 +30,31 @@ fn main() {
     let mut msgs = Vec::new();
     walk(std::path::Path::new(dir), &mut msgs);
     let bytes: usize = msgs.iter().map(Vec::len).sum();
+    let n = msgs.len() * rounds;
+    let t = Instant::now();
+    let mut parts = 0;
+    for _ in 0..rounds {
+        for m in &msgs {
+            parts += MessageParser::default()
+                .parse(m)
+                .map(|p| p.parts.len())
+                .unwrap_or(0);
+        }
+    }
+    println!(
+        "mail-parser parse: {:.0} messages/s ({parts} parts)",
+        n as f64 / t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for m in &msgs {
+            std::hint::black_box(spamtrace_mail::sha256_hex(m));
+        }
+    }
+    println!(
+        "sha256: {:.0} messages/s",
+        n as f64 / t.elapsed().as_secs_f64()
+    );
     let (limits, trusted) = (Limits::default(), TrustedHosts::default());
     let t = Instant::now();
     let mut urls = 0;
@@ -37,7 +64,6 @@ fn main() {
         }
     }
     let s = t.elapsed().as_secs_f64();
-    let n = msgs.len() * rounds;
     println!(
         "{n} messages, {:.1} MB, {s:.2} s: {:.0} messages/s, {:.0} MB/s on one thread ({urls} urls)",
         (bytes * rounds) as f64 / 1e6,
