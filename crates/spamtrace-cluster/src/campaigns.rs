@@ -31,6 +31,8 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Most text sketches kept per campaign.
+/// A core shingle shared by more campaigns than this is ignored as a common phrase.
+const MAX_SHARED_CORE: usize = 8;
 const MAX_REPS: usize = 8;
 /// Most storefront domains remembered per campaign.
 const MAX_DOMAINS: usize = 64;
@@ -351,6 +353,7 @@ impl CampaignIndex {
         }
     }
 
+    /// Collect candidate campaigns from the near-duplicate index.
     fn sketch_candidates(&self, sketch: &Sketch, out: &mut FastMap<u32, Candidate>) {
         match sketch {
             Sketch::Min(m) => {
@@ -420,7 +423,11 @@ impl CampaignIndex {
         if let Some(s) = &sketch {
             self.sketch_candidates(s, &mut cands);
             for sh in &shingles {
-                if let Some(list) = self.core.get(sh) {
+                // A shingle in the core of many campaigns is a common phrase
+                // (a list footer, a disclaimer): it tells campaigns apart no
+                // better than a stop word, and scanning its list for every
+                // message made assignment cost grow with the campaign count.
+                if let Some(list) = self.core.get(sh).filter(|l| l.len() <= MAX_SHARED_CORE) {
                     for &c in list {
                         let camp = &self.campaigns[c as usize];
                         if camp

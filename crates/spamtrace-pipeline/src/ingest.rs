@@ -11,7 +11,24 @@ use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use spamtrace_store::{PutOutcome, Record, Store, StoreError, Verdicts};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// Outcomes counted by the store thread, read by the progress display.
+#[derive(Default)]
+struct Counts {
+    stored_new: AtomicU64,
+    duplicates: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Counts {
+    fn fill(&self, s: &mut IngestSummary) {
+        s.stored_new = self.stored_new.load(Ordering::Relaxed);
+        s.duplicates = self.duplicates.load(Ordering::Relaxed);
+        s.failed = self.failed.load(Ordering::Relaxed);
+    }
+}
 
 /// How often the attribution state is saved with a batch.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
@@ -104,7 +121,7 @@ pub(crate) enum Done {
 /// whether a SHA-256 is already stored, so re-reading an archive skips analysis.
 pub fn ingest(
     paths: &[PathBuf],
-    store: &mut dyn Store,
+    store: &mut (dyn Store + Send),
     mut stages: Stages,
     opts: &IngestOptions,
     is_known: &(dyn Fn() -> Box<dyn FnMut(&str) -> bool> + Sync),
@@ -127,6 +144,7 @@ pub fn ingest(
     let scorer = stages.scorer.take();
     let scorer = scorer.as_deref();
     let mut summary = IngestSummary::default();
+    let counts = Counts::default();
     let result = std::thread::scope(|s| -> Result<(), IngestError> {
         s.spawn(move || {
             for (seq, item) in read_paths(paths, &source_opts).enumerate() {
@@ -194,38 +212,46 @@ pub fn ingest(
         // the last snapshot keep their campaign IDs, but the index relearns
         // those campaigns from new mail.
         let mut last_snapshot = Instant::now();
-        let mut flush = |batch: &mut Vec<Record>,
-                         summary: &mut IngestSummary,
-                         store: &mut dyn Store,
-                         stages: &Stages,
-                         last: bool|
-         -> Result<(), IngestError> {
-            if batch.is_empty() && !last {
-                return Ok(());
-            }
-            let state: Vec<(&str, Vec<u8>)> = if last || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
-                last_snapshot = Instant::now();
-                stages
-                    .attributor
-                    .as_ref()
-                    .and_then(|a| a.snapshot())
-                    .into_iter()
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let outcomes = store.put_batch(batch, &state)?;
-            for (rec, o) in batch.iter().zip(outcomes) {
-                match o {
-                    PutOutcome::New if rec.row.problem.is_some() => summary.failed += 1,
-                    PutOutcome::New => summary.stored_new += 1,
-                    PutOutcome::Duplicate | PutOutcome::AlreadySeen => summary.duplicates += 1,
+        // The store writes on its own thread, so attribution of the next
+        // batch overlaps the transaction of the previous one.
+        let (batch_tx, batch_rx) = bounded::<(Vec<Record>, Vec<(&'static str, Vec<u8>)>)>(2);
+        let counts = &counts;
+        let store_thread = s.spawn(move || -> Result<(), IngestError> {
+            for (batch, state) in batch_rx {
+                let state: Vec<(&str, Vec<u8>)> = state;
+                let outcomes = store.put_batch(&batch, &state)?;
+                for (rec, o) in batch.iter().zip(outcomes) {
+                    let c = match o {
+                        PutOutcome::New if rec.row.problem.is_some() => &counts.failed,
+                        PutOutcome::New => &counts.stored_new,
+                        PutOutcome::Duplicate | PutOutcome::AlreadySeen => &counts.duplicates,
+                    };
+                    c.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            batch.clear();
             Ok(())
+        });
+        let mut flush = |batch: &mut Vec<Record>, stages: &Stages, last: bool| -> bool {
+            if batch.is_empty() && !last {
+                return true;
+            }
+            let state: Vec<(&'static str, Vec<u8>)> =
+                if last || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+                    last_snapshot = Instant::now();
+                    stages
+                        .attributor
+                        .as_ref()
+                        .and_then(|a| a.snapshot())
+                        .into_iter()
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            let full = std::mem::replace(batch, Vec::with_capacity(opts.batch));
+            // A send fails only when the store thread stopped on an error.
+            batch_tx.send((full, state)).is_ok()
         };
-        for (seq, done) in done_rx.iter() {
+        'read: for (seq, done) in done_rx.iter() {
             pending.insert(seq, done);
             while let Some(done) = pending.remove(&next) {
                 next += 1;
@@ -249,8 +275,8 @@ pub fn ingest(
                             }
                         }
                         batch.push(record);
-                        if batch.len() >= opts.batch {
-                            flush(&mut batch, &mut summary, store, &stages, false)?;
+                        if batch.len() >= opts.batch && !flush(&mut batch, &stages, false) {
+                            break 'read; // the store failed: its error is returned below
                         }
                     }
                     Done::Skipped(s) => {
@@ -266,15 +292,20 @@ pub fn ingest(
             if last_progress.elapsed() > Duration::from_millis(100) {
                 last_progress = Instant::now();
                 summary.elapsed_s = start.elapsed().as_secs_f64();
+                counts.fill(&mut summary);
                 progress(&summary);
             }
         }
-        flush(&mut batch, &mut summary, store, &stages, true)?;
-        Ok(())
+        drop(done_rx); // stops the workers and the reader if we left early
+        flush(&mut batch, &stages, true);
+        drop(flush);
+        drop(batch_tx);
+        store_thread.join().expect("the store thread panicked")
     });
     // On a store error the channels closed and every thread stopped; the
     // batches committed before it stay committed.
     result?;
+    counts.fill(&mut summary);
     summary.elapsed_s = start.elapsed().as_secs_f64();
     summary.messages_per_s = summary.messages_seen as f64 / summary.elapsed_s.max(1e-9);
     progress(&summary);
