@@ -93,6 +93,7 @@ impl SqliteStore {
         until: Option<i64>,
     ) -> Result<Vec<Vec<(String, Vec<(i64, u64)>)>>, StoreError> {
         use std::collections::HashMap;
+        type FastHash = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
         let bucket_secs = bucket_secs.max(1);
         let cols: Vec<&str> = dims.iter().map(|d| d.column().0).collect();
         let sql = format!(
@@ -109,15 +110,28 @@ impl SqliteStore {
             since.unwrap_or(i64::MIN),
             until.unwrap_or(i64::MAX)
         ])?;
-        // Per dimension: interned keys, and per key its buckets.
+        // Per dimension: interned keys, and per key its buckets: a dense
+        // array when the range is known and not too long (the usual case:
+        // a month of hours), else a map.
+        let origin = since.map(|t| t.div_euclid(bucket_secs) * bucket_secs);
+        let dense_len = match (origin, until) {
+            (Some(o), Some(u)) if u > o && (u - o) / bucket_secs < 200_000 => {
+                Some(((u - o) / bucket_secs + 1) as usize)
+            }
+            _ => None,
+        };
+        enum Buckets {
+            Dense(Vec<u32>),
+            Sparse(HashMap<i64, u64, FastHash>),
+        }
         struct Dim {
-            index: HashMap<Box<str>, usize>,
-            keys: Vec<(Box<str>, HashMap<i64, u64>)>,
+            index: HashMap<Box<str>, usize, FastHash>,
+            keys: Vec<(Box<str>, Buckets)>,
         }
         let mut acc: Vec<Dim> = dims
             .iter()
             .map(|_| Dim {
-                index: HashMap::new(),
+                index: HashMap::default(),
                 keys: Vec::new(),
             })
             .collect();
@@ -135,24 +149,48 @@ impl SqliteStore {
                 let k = match d.index.get(key) {
                     Some(&k) => k,
                     None => {
-                        d.keys.push((key.into(), HashMap::new()));
+                        let b = match dense_len {
+                            Some(n) => Buckets::Dense(vec![0; n]),
+                            None => Buckets::Sparse(HashMap::default()),
+                        };
+                        d.keys.push((key.into(), b));
                         d.index.insert(key.into(), d.keys.len() - 1);
                         d.keys.len() - 1
                     }
                 };
-                *d.keys[k].1.entry(bucket).or_default() += 1;
+                match &mut d.keys[k].1 {
+                    Buckets::Dense(v) => {
+                        let o = origin.unwrap_or(0);
+                        if let Some(c) = v.get_mut(((bucket - o) / bucket_secs) as usize) {
+                            *c += 1;
+                        }
+                    }
+                    Buckets::Sparse(m) => *m.entry(bucket).or_default() += 1,
+                }
             }
         }
+        let o = origin.unwrap_or(0);
         Ok(acc
             .into_iter()
             .map(|d| {
                 let mut v: Vec<(String, Vec<(i64, u64)>)> = d
                     .keys
                     .into_iter()
-                    .map(|(k, m)| {
-                        let mut b: Vec<(i64, u64)> = m.into_iter().collect();
-                        b.sort_unstable();
-                        (k.into_string(), b)
+                    .map(|(k, b)| {
+                        let buckets: Vec<(i64, u64)> = match b {
+                            Buckets::Dense(v) => v
+                                .into_iter()
+                                .enumerate()
+                                .filter(|(_, c)| *c > 0)
+                                .map(|(i, c)| (o + i as i64 * bucket_secs, c as u64))
+                                .collect(),
+                            Buckets::Sparse(m) => {
+                                let mut b: Vec<(i64, u64)> = m.into_iter().collect();
+                                b.sort_unstable();
+                                b
+                            }
+                        };
+                        (k.into_string(), buckets)
                     })
                     .collect();
                 v.sort_by(|a, b| a.0.cmp(&b.0));
