@@ -166,12 +166,12 @@ fn clip(s: &str, max: usize) -> String {
 fn unfold(raw: &[u8], max: usize) -> String {
     let raw = &raw[..raw.len().min(max * 2)];
     // Fast path: most header values are one line of valid UTF-8.
-    if !raw.iter().any(|&c| c == b'\r' || c == b'\n' || c == b'\t') {
-        if let Ok(s) = std::str::from_utf8(raw) {
-            let t = s.trim_matches(' ');
-            if !t.contains("  ") {
-                return clip(t, max);
-            }
+    if !raw.iter().any(|&c| c == b'\r' || c == b'\n' || c == b'\t')
+        && let Ok(s) = std::str::from_utf8(raw)
+    {
+        let t = s.trim_matches(' ');
+        if !t.contains("  ") {
+            return clip(t, max);
         }
     }
     let s = String::from_utf8_lossy(raw);
@@ -419,10 +419,10 @@ fn extract_bodies(
                     if a.urls.len() >= limits.max_urls {
                         break;
                     }
-                    if let Some(u) = url_from_attribute(link, *ctx, *enc) {
-                        if !a.urls.iter().any(|o| o.url == u.url) {
-                            a.urls.push(u);
-                        }
+                    if let Some(u) = url_from_attribute(link, *ctx, *enc)
+                        && !a.urls.iter().any(|o| o.url == u.url)
+                    {
+                        a.urls.push(u);
                     }
                 }
                 // Text-looking URLs inside the HTML text too (`www.x.com` written out).

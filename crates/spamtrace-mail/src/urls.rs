@@ -286,10 +286,10 @@ fn normalize_host_inner(host: &str) -> Option<(String, bool, bool)> {
         }
         return Some((Ipv4Addr::from(n as u32).to_string(), true, true));
     }
-    if let Some(hex) = h.strip_prefix("0x") {
-        if let Ok(n) = u32::from_str_radix(hex, 16) {
-            return Some((Ipv4Addr::from(n).to_string(), true, true));
-        }
+    if let Some(hex) = h.strip_prefix("0x")
+        && let Ok(n) = u32::from_str_radix(hex, 16)
+    {
+        return Some((Ipv4Addr::from(n).to_string(), true, true));
     }
     if !h.contains('.') {
         return None;

@@ -106,6 +106,9 @@ enum Work {
     Error(String),
 }
 
+// Nearly every item is a Message: boxing it would cost an allocation per
+// message to shrink the rare variants.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Done {
     /// A message to store; `analysis` is None when it was already known.
     Message {
@@ -265,14 +268,13 @@ pub fn ingest(
                         summary.bytes += record.size;
                         if let (Some(a), Some(attr)) =
                             (analysis.as_deref(), stages.attributor.as_mut())
+                            && a.problem.is_none()
                         {
-                            if a.problem.is_none() {
-                                let mut v = std::mem::take(&mut record.row.verdicts);
-                                attr.attribute(a, &envelope, record.row.received_ts, &mut v);
-                                record.row.campaign = v.campaign.clone();
-                                record.row.botnet = v.botnet.clone();
-                                record.row.verdicts = v;
-                            }
+                            let mut v = std::mem::take(&mut record.row.verdicts);
+                            attr.attribute(a, &envelope, record.row.received_ts, &mut v);
+                            record.row.campaign = v.campaign.clone();
+                            record.row.botnet = v.botnet.clone();
+                            record.row.verdicts = v;
                         }
                         batch.push(record);
                         if batch.len() >= opts.batch && !flush(&mut batch, &stages, false) {
@@ -298,7 +300,6 @@ pub fn ingest(
         }
         drop(done_rx); // stops the workers and the reader if we left early
         flush(&mut batch, &stages, true);
-        drop(flush);
         drop(batch_tx);
         store_thread.join().expect("the store thread panicked")
     });

@@ -103,14 +103,14 @@ fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
         let mut records = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
         for mut j in jobs {
-            if let (Some(a), Some(attr)) = (j.analysis.as_deref(), stages.attributor.as_mut()) {
-                if a.problem.is_none() {
-                    let mut v = std::mem::take(&mut j.record.row.verdicts);
-                    attr.attribute(a, &j.envelope, j.record.row.received_ts, &mut v);
-                    j.record.row.campaign = v.campaign.clone();
-                    j.record.row.botnet = v.botnet.clone();
-                    j.record.row.verdicts = v;
-                }
+            if let (Some(a), Some(attr)) = (j.analysis.as_deref(), stages.attributor.as_mut())
+                && a.problem.is_none()
+            {
+                let mut v = std::mem::take(&mut j.record.row.verdicts);
+                attr.attribute(a, &j.envelope, j.record.row.received_ts, &mut v);
+                j.record.row.campaign = v.campaign.clone();
+                j.record.row.botnet = v.botnet.clone();
+                j.record.row.verdicts = v;
             }
             replies.push((j.record.sha256.clone(), j.reply));
             records.push(j.record);
@@ -147,9 +147,9 @@ fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
         }
     }
     // Every sender is gone (the trap stopped): save the final state.
-    if let Some((key, value)) = stages.attributor.as_ref().and_then(|a| a.snapshot()) {
-        if let Err(e) = store.save_state(key, &value) {
-            tracing::error!("could not save the attribution state: {e}");
-        }
+    if let Some((key, value)) = stages.attributor.as_ref().and_then(|a| a.snapshot())
+        && let Err(e) = store.save_state(key, &value)
+    {
+        tracing::error!("could not save the attribution state: {e}");
     }
 }

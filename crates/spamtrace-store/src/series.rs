@@ -46,6 +46,10 @@ impl SeriesBy {
     }
 }
 
+/// The series of one dimension: each key with its non-empty buckets
+/// `(bucket_start, count)`, keys sorted, buckets ascending.
+pub type KeyedBuckets = Vec<(String, Vec<(i64, u64)>)>;
+
 /// One cell of a volume table: spam sightings of one series in one bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeCell {
@@ -91,7 +95,7 @@ impl SqliteStore {
         bucket_secs: i64,
         since: Option<i64>,
         until: Option<i64>,
-    ) -> Result<Vec<Vec<(String, Vec<(i64, u64)>)>>, StoreError> {
+    ) -> Result<Vec<KeyedBuckets>, StoreError> {
         use std::collections::HashMap;
         type FastHash = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
         let bucket_secs = bucket_secs.max(1);

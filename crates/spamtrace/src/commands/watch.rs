@@ -46,6 +46,12 @@ fn open_store(ctx: &Context) -> anyhow::Result<SqliteStore> {
         .with_context(|| format!("cannot open the store in {}", ctx.data.display()))
 }
 
+/// `(start, end, series per dimension)`.
+pub type SeriesRange = (i64, i64, Vec<Vec<Series>>);
+
+/// One dimension's series and the changes detected in them.
+pub type DimensionChanges = (SeriesBy, Vec<Series>, Vec<Change>);
+
 /// Series of one dimension over `[since, until)` (defaults: the store's first
 /// and last spam sighting), all aligned on the same buckets.
 pub fn load_series(
@@ -67,7 +73,7 @@ pub fn load_series_multi(
     bucket_secs: i64,
     since: Option<i64>,
     until: Option<i64>,
-) -> anyhow::Result<Option<(i64, i64, Vec<Vec<Series>>)>> {
+) -> anyhow::Result<Option<SeriesRange>> {
     let Some((first, last)) = store.sighting_range()? else {
         return Ok(None);
     };
@@ -354,7 +360,7 @@ pub fn all_changes(
     since: Option<i64>,
     until: Option<i64>,
     min_total: u64,
-) -> anyhow::Result<Vec<(SeriesBy, Vec<Series>, Vec<Change>)>> {
+) -> anyhow::Result<Vec<DimensionChanges>> {
     let params = DetectParams::default();
     let Some((_, _, all)) = load_series_multi(store, dims, bucket_secs, since, until)? else {
         return Ok(Vec::new());
