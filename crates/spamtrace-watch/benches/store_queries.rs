@@ -136,6 +136,26 @@ fn bench(c: &mut Criterion) {
     group.bench_function("changes --by botnet", |b| {
         b.iter(|| detect_all(&volume(&store, SeriesBy::Botnet), &params))
     });
+    let dims = [
+        SeriesBy::Botnet,
+        SeriesBy::Campaign,
+        SeriesBy::Kind,
+        SeriesBy::Domain,
+        SeriesBy::Network,
+        SeriesBy::Total,
+    ];
+    group.bench_function("series of all six dimensions (scan only)", |b| {
+        b.iter(|| black_box(volumes(&store, &dims).len()))
+    });
+    let all = volumes(&store, &dims);
+    eprintln!(
+        "{} series, {} with at least 20 sightings",
+        all.len(),
+        all.iter().filter(|s| s.total() >= 20.0).count()
+    );
+    group.bench_function("detection on all six dimensions (no scan)", |b| {
+        b.iter(|| detect_all(&all, &params))
+    });
     group.bench_function("changes (all six dimensions)", |b| {
         b.iter(|| {
             let dims = [
