@@ -62,16 +62,27 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
         out.stats.tags = out.stats.tags.saturating_add(1);
         let (name, attrs) = split_tag(tag);
         let closing = name.starts_with('/');
-        let lname = name.trim_start_matches('/').to_ascii_lowercase();
+        // Tag names are compared lowercased without allocating: spam HTML
+        // has thousands of tags, and only short names matter here.
+        let mut lower = [0u8; 12];
+        let bare = name.trim_start_matches('/').as_bytes();
+        let lname: &str = if bare.len() <= lower.len() {
+            for (d, s) in lower.iter_mut().zip(bare) {
+                *d = s.to_ascii_lowercase();
+            }
+            std::str::from_utf8(&lower[..bare.len()]).unwrap_or("")
+        } else {
+            ""
+        };
         i = tag_end + 1;
         text_start = i;
         if closing {
-            if is_block(&lname) {
+            if is_block(lname) {
                 push_text(&mut out.text, "\n", max_text);
             }
             continue;
         }
-        match lname.as_str() {
+        match lname {
             "script" | "style" => {
                 if lname == "script" {
                     out.stats.scripts += 1;
