@@ -483,7 +483,21 @@ fn changes_table(page: &mut String, data: &ReportData) {
         .flat_map(|b| b.changes.iter())
         .chain(data.other_changes.iter())
         .collect();
-    all.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.series.cmp(&b.series)));
+    // What an analyst looks for first: sending programs, all spam and kinds,
+    // then campaigns, then the many short-lived storefront domains and
+    // networks; in time order within each.
+    let rank = |c: &Change| match c.series.split(':').next().unwrap_or("") {
+        "botnet" | "total" => 0,
+        "kind" => 1,
+        "campaign" => 2,
+        _ => 3,
+    };
+    all.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then(a.at.cmp(&b.at))
+            .then_with(|| a.series.cmp(&b.series))
+    });
     page.push_str(r#"<section><h2>Detected changes</h2>"#);
     if all.is_empty() {
         page.push_str(
@@ -493,7 +507,7 @@ fn changes_table(page: &mut String, data: &ReportData) {
     }
     let _ = write!(
         page,
-        r#"<p class="lead">Every abrupt drop or rise found in any series ({} in all{}).</p><div class="panel"><table><thead><tr><th>series</th><th>change</th><th>at (UTC)</th><th class="num">before / {b}</th><th class="num">after / {b}</th><th class="num">confidence</th><th>seen on</th></tr></thead><tbody>"#,
+        r#"<p class="lead">Every abrupt drop or rise found in any series ({} in all{}): sending programs and kinds first, then campaigns, then domains and networks, each in time order.</p><div class="panel"><table><thead><tr><th>series</th><th>change</th><th>at (UTC)</th><th class="num">before / {b}</th><th class="num">after / {b}</th><th class="num">confidence</th><th>seen on</th></tr></thead><tbody>"#,
         thousands(all.len() as u64),
         if all.len() > MAX_CHANGES {
             format!(", the first {MAX_CHANGES} shown")
