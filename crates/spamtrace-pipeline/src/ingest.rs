@@ -30,9 +30,6 @@ impl Counts {
     }
 }
 
-/// How often the attribution state is saved with a batch.
-const SNAPSHOT_EVERY: Duration = Duration::from_secs(5);
-
 /// How to ingest.
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -214,7 +211,7 @@ pub fn ingest(
         // seconds and with the last one; after a crash, messages stored since
         // the last snapshot keep their campaign IDs, but the index relearns
         // those campaigns from new mail.
-        let mut last_snapshot = Instant::now();
+        let mut snapshots = crate::SnapshotClock::new();
         // The store writes on its own thread, so attribution of the next
         // batch overlaps the transaction of the previous one.
         let (batch_tx, batch_rx) = bounded::<(Vec<Record>, Vec<(&'static str, Vec<u8>)>)>(2);
@@ -238,18 +235,7 @@ pub fn ingest(
             if batch.is_empty() && !last {
                 return true;
             }
-            let state: Vec<(&'static str, Vec<u8>)> =
-                if last || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
-                    last_snapshot = Instant::now();
-                    stages
-                        .attributor
-                        .as_ref()
-                        .and_then(|a| a.snapshot())
-                        .into_iter()
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+            let state = snapshots.take(stages, last);
             let full = std::mem::replace(batch, Vec::with_capacity(opts.batch));
             // A send fails only when the store thread stopped on an error.
             batch_tx.send((full, state)).is_ok()
@@ -266,16 +252,12 @@ pub fn ingest(
                     } => {
                         summary.messages_seen += 1;
                         summary.bytes += record.size;
-                        if let (Some(a), Some(attr)) =
-                            (analysis.as_deref(), stages.attributor.as_mut())
-                            && a.problem.is_none()
-                        {
-                            let mut v = std::mem::take(&mut record.row.verdicts);
-                            attr.attribute(a, &envelope, record.row.received_ts, &mut v);
-                            record.row.campaign = v.campaign.clone();
-                            record.row.botnet = v.botnet.clone();
-                            record.row.verdicts = v;
-                        }
+                        crate::attribute_record(
+                            &mut stages,
+                            &mut record,
+                            analysis.as_deref(),
+                            &envelope,
+                        );
                         batch.push(record);
                         if batch.len() >= opts.batch && !flush(&mut batch, &stages, false) {
                             break 'read; // the store failed: its error is returned below

@@ -91,7 +91,7 @@ impl DurableSink {
 }
 
 fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
-    let mut last_snapshot = std::time::Instant::now();
+    let mut snapshots = crate::SnapshotClock::new();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -103,32 +103,16 @@ fn committer(rx: Receiver<Job>, store: &mut dyn Store, mut stages: Stages) {
         let mut records = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());
         for mut j in jobs {
-            if let (Some(a), Some(attr)) = (j.analysis.as_deref(), stages.attributor.as_mut())
-                && a.problem.is_none()
-            {
-                let mut v = std::mem::take(&mut j.record.row.verdicts);
-                attr.attribute(a, &j.envelope, j.record.row.received_ts, &mut v);
-                j.record.row.campaign = v.campaign.clone();
-                j.record.row.botnet = v.botnet.clone();
-                j.record.row.verdicts = v;
-            }
+            crate::attribute_record(
+                &mut stages,
+                &mut j.record,
+                j.analysis.as_deref(),
+                &j.envelope,
+            );
             replies.push((j.record.sha256.clone(), j.reply));
             records.push(j.record);
         }
-        // As in ingest: the growing attribution state is saved every few
-        // seconds, not with every group, and once more at shutdown.
-        let state: Vec<(&str, Vec<u8>)> =
-            if last_snapshot.elapsed() >= std::time::Duration::from_secs(5) {
-                last_snapshot = std::time::Instant::now();
-                stages
-                    .attributor
-                    .as_ref()
-                    .and_then(|a| a.snapshot())
-                    .into_iter()
-                    .collect()
-            } else {
-                Vec::new()
-            };
+        let state = snapshots.take(&stages, false);
         match store.put_batch(&records, &state) {
             Ok(_) => {
                 for (sha, reply) in replies {
