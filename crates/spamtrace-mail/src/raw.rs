@@ -100,7 +100,7 @@ pub struct Envelope {
 }
 
 /// One message as a source yields it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
     /// The bytes exactly as received (mboxrd `>From ` quoting already undone).
     pub bytes: Vec<u8>,

@@ -119,7 +119,7 @@ impl Default for SourceOptions {
 }
 
 /// One thing a source met: a message, or a reason why it yielded none.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceItem {
     /// One message, with its envelope.
     Message(RawMessage),
