@@ -313,7 +313,8 @@ pub(crate) fn process(
     let sha = sha256_hex(&m.bytes);
     if known(&sha) {
         // Already stored: only the sighting is new. Its time comes from the
-        // source when the source knows it, else from the stored message.
+        // source when the source knows it (mbox, trap), else the store takes
+        // the stored message's receive time.
         let a = Analysis {
             sha256: sha.clone(),
             size: m.bytes.len() as u64,

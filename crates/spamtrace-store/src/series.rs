@@ -281,4 +281,40 @@ mod tests {
         );
         assert_eq!(s.sighting_range().unwrap(), Some((5, 7205)));
     }
+
+    #[test]
+    fn a_known_message_found_again_without_a_time_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(dir.path()).unwrap();
+        s.put_batch(&[record(1, "rustock", 1_300_286_700)], &[])
+            .unwrap();
+        // The same message in a plain file read later: the pipeline skips its
+        // analysis and knows no receive time but the clock of the re-read.
+        let a = Analysis {
+            sha256: format!("{:064x}", 1),
+            ..Default::default()
+        };
+        let env = Envelope {
+            source: "/mail/copy.eml".into(),
+            ..Default::default()
+        };
+        let mut again = Record::build(
+            b"",
+            &env,
+            &a,
+            (1_900_000_000, TimeSource::Ingest),
+            Verdicts::default(),
+        );
+        again.raw_zstd.clear();
+        let out = s.put_batch(&[again], &[]).unwrap();
+        assert_eq!(out, vec![crate::PutOutcome::Duplicate]);
+        let sightings = s.sightings(&format!("{:064x}", 1)).unwrap();
+        assert_eq!(sightings.len(), 2);
+        assert!(
+            sightings
+                .iter()
+                .all(|x| x.seen_at == 1_300_286_700 && x.time_source == "trap"),
+            "{sightings:?}"
+        );
+    }
 }

@@ -295,8 +295,16 @@ impl Store for SqliteStore {
                 "INSERT INTO urls (msg, url, host, domain) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut ins_sight = tx.prepare_cached(
+                // A sighting whose source knows no time (a known message found
+                // again in a plain file) takes the stored message's receive
+                // time rather than the clock of the re-read, which would put
+                // old mail into today's volume.
                 "INSERT OR IGNORE INTO sightings (msg, seen_at, time_source, source, pos, recipient, smtp, is_spam, kind, campaign, botnet, origin_net, url_domain)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 SELECT ?1,
+                        CASE WHEN ?3 = 'ingest' THEN m.received_at ELSE ?2 END,
+                        CASE WHEN ?3 = 'ingest' THEN m.time_source ELSE ?3 END,
+                        ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+                 FROM messages m WHERE m.id = ?1",
             )?;
             for rec in records {
                 let row = &rec.row;
