@@ -9,6 +9,7 @@
 //! a batch is one transaction, so a crash never leaves half a message.
 
 mod record;
+mod rollup;
 mod series;
 mod sqlite;
 

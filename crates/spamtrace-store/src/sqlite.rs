@@ -59,6 +59,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX sightings_spam_seen ON sightings(is_spam, seen_at, botnet, campaign, kind, url_domain, origin_net);
     "#,
+    // 3: hourly spam counts per series and week (see rollup.rs), kept with
+    // every write; filled from the sightings by `after_migration`.
+    r#"
+    CREATE TABLE volume_week (
+        dim INTEGER NOT NULL,
+        week INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        counts BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX volume_week_key ON volume_week(dim, week, key);
+    "#,
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -161,8 +172,18 @@ impl SqliteStore {
                 ),
             });
         }
-        let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let mut conn =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version < MIGRATIONS.len() as i64 {
+            // A store written by an older spamtrace: upgrade it once (the
+            // views rely on the newer tables), then read it as asked.
+            drop(conn);
+            drop(SqliteStore::open(dir)?);
+            conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        }
         Ok(SqliteStore {
             conn,
             dir: dir.to_path_buf(),
@@ -179,6 +200,10 @@ impl SqliteStore {
         &self.conn
     }
 
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let version: i64 = self
             .conn
@@ -193,6 +218,10 @@ impl SqliteStore {
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(m)?;
+            if i + 1 == 3 {
+                // The hourly counts of the sightings stored before them.
+                crate::rollup::rebuild(&tx)?;
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
@@ -244,6 +273,23 @@ impl SqliteStore {
             })
             .optional()?;
         if let Some(id) = id {
+            // The hourly counts move from the old keys to the new ones.
+            let mut hourly = crate::rollup::HourlyCounts::default();
+            {
+                let mut st = tx.prepare(
+                    "SELECT seen_at, botnet, campaign, kind, url_domain, origin_net FROM sightings WHERE msg = ?1 AND is_spam = 1",
+                )?;
+                let mut rows = st.query([id])?;
+                while let Some(r) = rows.next()? {
+                    let t: i64 = r.get(0)?;
+                    let old: [Option<String>; 5] =
+                        [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?];
+                    hourly.add(t, old.each_ref().map(|k| k.as_deref()), -1);
+                    let new = [&v.botnet, &v.campaign, &v.kind, &old[3], &old[4]];
+                    hourly.add(t, new.map(|k| k.as_deref()), 1);
+                }
+            }
+            hourly.write(&tx)?;
             tx.execute(
                 "UPDATE messages SET score=?2, verdict=?3, kind=?4, campaign=?5, botnet=?6, verdicts=?7 WHERE id=?1",
                 params![id, v.score.map(|s| s as f64), v.verdict, v.kind, v.campaign, v.botnet, serde_json::to_string(v).ok()],
@@ -304,8 +350,10 @@ impl Store for SqliteStore {
                         CASE WHEN ?3 = 'ingest' THEN m.received_at ELSE ?2 END,
                         CASE WHEN ?3 = 'ingest' THEN m.time_source ELSE ?3 END,
                         ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
-                 FROM messages m WHERE m.id = ?1",
+                 FROM messages m WHERE m.id = ?1
+                 RETURNING seen_at",
             )?;
+            let mut hourly = crate::rollup::HourlyCounts::default();
             for rec in records {
                 let row = &rec.row;
                 let net = origin_net(row.origin_ip.as_deref());
@@ -415,26 +463,39 @@ impl Store for SqliteStore {
                     }
                 };
                 let s = &rec.sighting;
-                let inserted = ins_sight.execute(params![
-                    id,
-                    s.seen_at,
-                    s.time_source,
-                    s.source,
-                    position(s),
-                    s.recipient,
-                    s.smtp.as_ref().and_then(|x| serde_json::to_string(x).ok()),
-                    spam as i64,
-                    kind,
-                    campaign,
-                    botnet,
-                    net,
-                    url_domain,
-                ])?;
-                outcomes.push(match (outcome, inserted) {
-                    (PutOutcome::Duplicate, 0) => PutOutcome::AlreadySeen,
+                let seen_at: Option<i64> = ins_sight
+                    .query_row(
+                        params![
+                            id,
+                            s.seen_at,
+                            s.time_source,
+                            s.source,
+                            position(s),
+                            s.recipient,
+                            s.smtp.as_ref().and_then(|x| serde_json::to_string(x).ok()),
+                            spam as i64,
+                            kind,
+                            campaign,
+                            botnet,
+                            net,
+                            url_domain,
+                        ],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let (Some(t), true) = (seen_at, spam) {
+                    hourly.add(
+                        t,
+                        [&botnet, &campaign, &kind, &url_domain, &net].map(|k| k.as_deref()),
+                        1,
+                    );
+                }
+                outcomes.push(match (outcome, seen_at) {
+                    (PutOutcome::Duplicate, None) => PutOutcome::AlreadySeen,
                     (o, _) => o,
                 });
             }
+            hourly.write(&tx)?;
             for (key, value) in state {
                 tx.execute(
                     "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

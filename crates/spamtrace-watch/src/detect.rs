@@ -109,6 +109,11 @@ impl Default for DetectParams {
 /// [`OnlineDetector`]: history gives what live monitoring would have given.
 pub fn detect_changes(series: &Series, params: &DetectParams) -> Vec<Change> {
     let mut detector = OnlineDetector::new(&series.name, series.bucket_secs, params.clone());
+    // The whole series is known: scales at which it never reaches a level
+    // that could change enough are not watched (most sparse series).
+    if !detector.retire_hopeless_scales(&series.counts) {
+        return Vec::new();
+    }
     series
         .counts
         .iter()
@@ -120,15 +125,27 @@ pub fn detect_changes(series: &Series, params: &DetectParams) -> Vec<Change> {
 /// One time scale of the detector: sums of `factor` base buckets.
 #[derive(Debug, Clone)]
 struct Scale {
+    /// False when the series is known never to reach a sum that could change
+    /// enough at this scale: it is then not kept at all.
+    active: bool,
     factor: usize,
     window: usize,
     min_history: usize,
     confirm: usize,
     /// Completed sums since the regime start, the most recent `window + confirm`.
     sums: VecDeque<f64>,
-    /// `log1p` of the sums in the reference window (all but the last `confirm`),
-    /// kept sorted so that quantiles cost nothing per bucket.
-    reference_sorted: Vec<f64>,
+    /// `log1p` of each of `sums`, computed once when the sum completes.
+    logs: VecDeque<f64>,
+    /// Absolute index (counting completed sums) of `logs[0]`.
+    front_index: usize,
+    /// Sliding maximum and minimum of the reference window's logs (all but the
+    /// last `confirm`), as monotonic queues of (absolute index, log): they rule
+    /// out most buckets in O(1) before any quantile is needed.
+    reference_max: VecDeque<(usize, f64)>,
+    reference_min: VecDeque<(usize, f64)>,
+    /// How many sums of the reference window are zero: when they reach the
+    /// low quantile, that quantile is zero and nothing can drop below it.
+    reference_zeros: usize,
     /// How many sums were completed since the regime start (including dropped ones).
     completed: usize,
     partial: f64,
@@ -139,24 +156,44 @@ impl Scale {
     /// Close the partial sum and slide the reference window.
     fn complete_sum(&mut self) {
         self.sums.push_back(self.partial);
+        self.logs.push_back(log1p_count(self.partial));
         self.completed += 1;
         self.partial = 0.0;
         self.partial_len = 0;
         let len = self.sums.len();
         if len > self.confirm {
             // The oldest of the recent sums just became part of the reference.
-            let entering = self.sums[len - 1 - self.confirm].ln_1p();
-            let at = self.reference_sorted.partition_point(|&v| v < entering);
-            self.reference_sorted.insert(at, entering);
+            let at = len - 1 - self.confirm;
+            let (index, entering) = (self.front_index + at, self.logs[at]);
+            while self
+                .reference_max
+                .back()
+                .is_some_and(|&(_, v)| v <= entering)
+            {
+                self.reference_max.pop_back();
+            }
+            self.reference_max.push_back((index, entering));
+            while self
+                .reference_min
+                .back()
+                .is_some_and(|&(_, v)| v >= entering)
+            {
+                self.reference_min.pop_back();
+            }
+            self.reference_min.push_back((index, entering));
+            self.reference_zeros += usize::from(entering == 0.0);
         }
-        if len > self.window + self.confirm
-            && let Some(leaving) = self.sums.pop_front()
-        {
-            let leaving = leaving.ln_1p();
-            let at = self.reference_sorted.partition_point(|&v| v < leaving);
-            // The same computation produced it, so it is found exactly.
-            if self.reference_sorted.get(at) == Some(&leaving) {
-                self.reference_sorted.remove(at);
+        if len > self.window + self.confirm {
+            self.sums.pop_front();
+            if self.logs.pop_front() == Some(0.0) {
+                self.reference_zeros -= 1;
+            }
+            let leaving = self.front_index;
+            self.front_index += 1;
+            for q in [&mut self.reference_max, &mut self.reference_min] {
+                if q.front().is_some_and(|&(i, _)| i == leaving) {
+                    q.pop_front();
+                }
             }
         }
     }
@@ -213,12 +250,17 @@ impl OnlineDetector {
                     .max(params.min_confirm_buckets)
                     .max(1);
                 Scale {
+                    active: true,
                     factor,
                     window,
                     min_history,
                     confirm,
                     sums: VecDeque::new(),
-                    reference_sorted: Vec::new(),
+                    logs: VecDeque::new(),
+                    front_index: 0,
+                    reference_max: VecDeque::new(),
+                    reference_min: VecDeque::new(),
+                    reference_zeros: 0,
                     completed: 0,
                     partial: 0.0,
                     partial_len: 0,
@@ -243,6 +285,44 @@ impl OnlineDetector {
             base: VecDeque::new(),
             base_cap,
         }
+    }
+
+    /// Stop watching the scales at which `counts` (the whole series to come)
+    /// can never change: a drop needs some sum above `e^min_log_ratio - 1`
+    /// (3 by default) to fall from, and a rise needs sums above it to rise
+    /// to, so a scale whose largest sum of `factor` consecutive buckets, at
+    /// any alignment, stays below that cannot report anything. The changes
+    /// found are exactly those of the full detector. Returns whether any
+    /// scale is left.
+    fn retire_hopeless_scales(&mut self, counts: &[f64]) -> bool {
+        let mut whole = true;
+        let mut prefix = Vec::with_capacity(counts.len() + 1);
+        let mut running = 0.0;
+        prefix.push(running);
+        for &c in counts {
+            let c = if c.is_finite() && c > 0.0 { c } else { 0.0 };
+            whole &= c.fract() == 0.0;
+            running += c;
+            prefix.push(running);
+        }
+        // Sums of whole counts are exact (below 2^53); differences of running
+        // sums of other counts may be off by a few rounding steps of the
+        // total, so they are rounded up by more than that.
+        whole &= running < 1e15;
+        let slack = if whole {
+            0.0
+        } else {
+            running * (counts.len() as f64 + 1.0) * 1e-15 + 1e-9
+        };
+        let ratio = self.params.min_log_ratio;
+        for scale in &mut self.scales {
+            let f = scale.factor.min(counts.len()).max(1);
+            scale.active = prefix
+                .iter()
+                .zip(&prefix[f..])
+                .any(|(a, b)| log1p_count(b - a + slack) > ratio);
+        }
+        self.scales.iter().any(|s| s.active)
     }
 
     /// The series this detector watches.
@@ -288,6 +368,9 @@ impl OnlineDetector {
         let regime_start = self.regime_start;
         for s in 0..self.scales.len() {
             let scale = &mut self.scales[s];
+            if !scale.active {
+                continue;
+            }
             scale.partial += value;
             scale.partial_len += 1;
             if scale.partial_len < scale.factor {
@@ -310,22 +393,32 @@ impl OnlineDetector {
         }
         let split = n - scale.confirm;
         let from = split.saturating_sub(scale.window);
-        let log_ref = &scale.reference_sorted;
-        debug_assert_eq!(
-            log_ref.len(),
-            split - from,
-            "the sorted reference mirrors the window"
-        );
-        let low = quantile_sorted(log_ref, p.low_quantile);
-        let high = quantile_sorted(log_ref, p.high_quantile);
         let (mut recent_min, mut recent_max) = (f64::INFINITY, f64::NEG_INFINITY);
-        for c in scale.sums.range(split..) {
-            recent_min = recent_min.min(c.ln_1p());
-            recent_max = recent_max.max(c.ln_1p());
+        for &l in scale.logs.range(split..) {
+            recent_min = recent_min.min(l);
+            recent_max = recent_max.max(l);
         }
-        let direction = if low - recent_max > p.min_log_ratio {
+        // Cheap bounds first, so that most buckets of most series stop here:
+        // the low quantile is at most the window's maximum, and zero when at
+        // least as many sums as its rank are zero; the high quantile is at
+        // least the window's minimum.
+        let ref_max = scale.reference_max.front().map_or(0.0, |x| x.1);
+        let ref_min = scale.reference_min.front().map_or(0.0, |x| x.1);
+        let low_rank = (p.low_quantile.clamp(0.0, 1.0) * (split - from - 1) as f64).ceil() as usize;
+        let can_drop = ref_max - recent_max > p.min_log_ratio && scale.reference_zeros <= low_rank;
+        let can_rise = recent_min - ref_min > p.min_log_ratio;
+        if !can_drop && !can_rise {
+            return None;
+        }
+        // Only the quantile of a direction still possible is selected.
+        let mut log_ref: Vec<f64> = scale.logs.range(from..split).copied().collect();
+        let direction = if can_drop
+            && quantile_select(&mut log_ref, p.low_quantile) - recent_max > p.min_log_ratio
+        {
             Direction::Drop
-        } else if recent_min - high > p.min_log_ratio {
+        } else if can_rise
+            && recent_min - quantile_select(&mut log_ref, p.high_quantile) > p.min_log_ratio
+        {
             Direction::Rise
         } else {
             return None;
@@ -439,9 +532,13 @@ impl OnlineDetector {
         self.base = kept.iter().copied().collect();
         self.base_start = self.next_index - kept.len() as i64;
         self.regime_start = self.base_start;
-        for scale in &mut self.scales {
+        for scale in self.scales.iter_mut().filter(|s| s.active) {
             scale.sums.clear();
-            scale.reference_sorted.clear();
+            scale.logs.clear();
+            scale.front_index = 0;
+            scale.reference_max.clear();
+            scale.reference_min.clear();
+            scale.reference_zeros = 0;
             scale.completed = 0;
             scale.partial = 0.0;
             scale.partial_len = 0;
@@ -453,6 +550,18 @@ impl OnlineDetector {
                 }
             }
         }
+    }
+}
+
+/// `ln(1 + x)`, from a table for the small whole counts that most buckets
+/// hold (the detector takes it of every sum; the table gives the same values).
+fn log1p_count(x: f64) -> f64 {
+    const TABLED: usize = 4096;
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    if (0.0..TABLED as f64).contains(&x) && x.fract() == 0.0 {
+        TABLE.get_or_init(|| (0..TABLED).map(|i| (i as f64).ln_1p()).collect())[x as usize]
+    } else {
+        x.ln_1p()
     }
 }
 
@@ -469,7 +578,28 @@ fn sse(values: &[f64]) -> f64 {
     values.iter().map(|v| (v - m) * (v - m)).sum()
 }
 
+/// [`quantile_sorted`] of `values` without sorting them all: the two order
+/// statistics it interpolates are selected in linear time (`values` is
+/// reordered).
+fn quantile_select(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let pos = q.clamp(0.0, 1.0) * (values.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let (left, &mut at_hi, _) = values.select_nth_unstable_by(hi, f64::total_cmp);
+    let at_lo = if lo == hi {
+        at_hi
+    } else {
+        // Everything left of `hi` is no greater: the next order statistic down is their maximum.
+        left.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    };
+    at_lo + (at_hi - at_lo) * (pos - lo as f64)
+}
+
 /// Linear-interpolated quantile of sorted values (0 for none).
+#[cfg(test)]
 fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -548,6 +678,25 @@ mod tests {
         assert_eq!(quantile_sorted(&[1.0, 2.0, 3.0], 0.5), 2.0);
         assert_eq!(quantile_sorted(&[1.0, 2.0], 0.25), 1.25);
         assert_eq!(quantile_sorted(&[], 0.5), 0.0);
+        // Selection gives exactly what sorting gives.
+        let mut x: u64 = 1;
+        for len in 1..120 {
+            let values: Vec<f64> = (0..len)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    ((x >> 40) % 50) as f64 / 7.0
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            for q in [0.0, 0.05, 0.5, 0.95, 1.0] {
+                let mut scratch = values.clone();
+                assert_eq!(
+                    quantile_select(&mut scratch, q),
+                    quantile_sorted(&sorted, q)
+                );
+            }
+        }
     }
 
     #[test]
