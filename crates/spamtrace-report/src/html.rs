@@ -65,6 +65,7 @@ pub fn render(data: &ReportData) -> String {
     per_botnet(&mut page, data);
     shares(&mut page, data);
     changes_table(&mut page, data);
+    rotations(&mut page, data);
     campaigns(&mut page, data);
     rankings(&mut page, data);
     notes(&mut page, data);
@@ -172,6 +173,13 @@ fn headline(page: &mut String, data: &ReportData) {
             page,
             r#"<p class="lead">{} more changes in campaigns, kinds, domains and networks are listed under <b>Detected changes</b>.</p>"#,
             thousands(others as u64)
+        );
+    }
+    if !data.rotations.is_empty() {
+        let _ = write!(
+            page,
+            r#"<p class="lead">{} campaigns rotated their storefront domains: see <b>Storefront domain rotation</b>.</p>"#,
+            thousands(data.rotations.len() as u64)
         );
     }
     page.push_str("</section>\n");
@@ -533,6 +541,46 @@ fn changes_table(page: &mut String, data: &ReportData) {
             rate(c.after),
             c.confidence * 100.0,
             esc(&bucket_format(c.scale_secs.max(1)))
+        );
+    }
+    page.push_str("</tbody></table></div></section>\n");
+}
+
+/// How many domains of a rotation are named before "and N more".
+const ROTATION_DOMAINS_SHOWN: usize = 8;
+
+fn rotations(page: &mut String, data: &ReportData) {
+    if data.rotations.is_empty() {
+        return;
+    }
+    let folded: usize = data.rotations.iter().map(|r| r.changes).sum();
+    let _ = write!(
+        page,
+        r#"<section><h2>Storefront domain rotation</h2><p class="lead">Campaigns that moved their links from one registered domain to the next: each domain's start and stop is a real change in that domain's series, but together they are one campaign going on ({} domain changes in {} campaigns, folded here from <b>Detected changes</b>). The money trail runs through these domains.</p><div class="panel"><table><thead><tr><th>campaign</th><th class="num">domains</th><th>from (UTC)</th><th>to (UTC)</th><th>domains in order</th></tr></thead><tbody>"#,
+        thousands(folded as u64),
+        thousands(data.rotations.len() as u64)
+    );
+    for r in &data.rotations {
+        let mut names: Vec<String> = r
+            .domains
+            .iter()
+            .take(ROTATION_DOMAINS_SHOWN)
+            .map(|d| esc_clip(d, 80))
+            .collect();
+        if r.domains.len() > ROTATION_DOMAINS_SHOWN {
+            names.push(format!(
+                "and {} more",
+                r.domains.len() - ROTATION_DOMAINS_SHOWN
+            ));
+        }
+        let _ = write!(
+            page,
+            r#"<tr><td class="mail">{}</td><td class="num">{}</td><td>{}</td><td>{}</td><td class="mail">{}</td></tr>"#,
+            esc_clip(&r.campaign, 80),
+            r.domains.len(),
+            esc(&day_time(r.first, "%Y-%m-%d %H:%M")),
+            esc(&day_time(r.last, "%Y-%m-%d %H:%M")),
+            names.join(" → ")
         );
     }
     page.push_str("</tbody></table></div></section>\n");

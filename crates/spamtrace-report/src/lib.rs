@@ -40,6 +40,9 @@ pub struct ReportData {
     pub botnets: Vec<WatchedSeries>,
     /// Changes detected in the other series (campaigns, kinds, domains, networks, total).
     pub other_changes: Vec<Change>,
+    /// Campaigns whose storefront domains came and went: their domain
+    /// changes, folded out of `other_changes`.
+    pub rotations: Vec<Rotation>,
     /// The largest campaigns.
     pub campaigns: Vec<CampaignSummary>,
     /// The most frequent registered URL domains.
@@ -65,6 +68,22 @@ pub struct Totals {
     pub kinds: Vec<Ranked>,
     /// Spam sightings attributed to a sending program.
     pub attributed_sightings: u64,
+}
+
+/// A campaign that moved its links from one registered domain to the next:
+/// the starts and stops of those domains, summed up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// The campaign (`c-1a2b3c`).
+    pub campaign: String,
+    /// Its domains with a detected start or stop, in the order they started.
+    pub domains: Vec<String>,
+    /// The first and last of those changes, Unix seconds.
+    pub first: i64,
+    /// See `first`.
+    pub last: i64,
+    /// How many domain changes were folded.
+    pub changes: usize,
 }
 
 /// A name with a count, for rankings.

@@ -631,7 +631,9 @@ mod tests {
         let expected = hourly_rows(&s);
         assert_eq!(expected.len(), 6); // one week, one key per dimension
         s.connection()
-            .execute_batch("DROP TABLE volume_week; PRAGMA user_version = 2;")
+            .execute_batch(
+                "DROP TABLE volume_week; DROP INDEX messages_url_domain; PRAGMA user_version = 2;",
+            )
             .unwrap();
         drop(s);
         let s = SqliteStore::open_readonly(dir.path()).unwrap();

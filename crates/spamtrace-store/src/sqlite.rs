@@ -70,6 +70,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX volume_week_key ON volume_week(dim, week, key);
     "#,
+    // 4: messages by URL domain (which campaign a storefront domain serves).
+    r#"
+    CREATE INDEX IF NOT EXISTS messages_url_domain ON messages(url_domain);
+    "#,
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -301,6 +305,16 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The campaign most of the messages linking to registered domain
+    /// `domain` belong to, if any of them is in a campaign.
+    pub fn campaign_of_domain(&self, domain: &str) -> Result<Option<String>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT campaign FROM messages WHERE url_domain = ?1 AND campaign IS NOT NULL
+             GROUP BY campaign ORDER BY count(*) DESC, campaign LIMIT 1",
+        )?;
+        Ok(st.query_row([domain], |r| r.get(0)).optional()?)
     }
 
     fn top(&self, sql: &str) -> Result<Vec<(String, u64)>, StoreError> {

@@ -81,7 +81,43 @@ fn demo_finds_the_takedown_and_writes_a_safe_report() {
             .iter()
             .any(|c| c["series"] == "botnet:rustock" && c["direction"] == "drop")
     );
+    // Storefront rotation: domain changes folded per campaign. The simulator
+    // names a campaign's domains after one stem (swisswatch861.com,
+    // swisswatch-ember344.com...), so every folded domain of a campaign must
+    // share it.
+    let mut rotated: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for c in changes.as_array().unwrap() {
+        if c["rotation"] == true {
+            let series = c["series"].as_str().unwrap();
+            assert!(series.starts_with("domain:"), "{c}");
+            rotated
+                .entry(c["campaign"].as_str().expect("campaign").to_string())
+                .or_default()
+                .push(series["domain:".len()..].to_string());
+        }
+    }
+    assert!(rotated.len() >= 3, "{rotated:?}");
+    for (campaign, domains) in &rotated {
+        let stem = |d: &str| {
+            d.split(|c: char| c.is_ascii_digit() || c == '-')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert!(
+            domains.iter().all(|d| stem(d) == stem(&domains[0])),
+            "{campaign}: {domains:?}"
+        );
+    }
+    let text = ok(&store, &["changes"]);
+    assert!(text.contains("storefront domain rotation"), "{text}");
+    assert!(
+        text.lines().filter(|l| l.contains(" domain:")).count() < 5,
+        "rotating domains are folded: {text}"
+    );
     let r2 = dir.path().join("again.html");
     ok(&store, &["report", "--out", r2.to_str().unwrap()]);
     assert!(std::fs::metadata(&r2).unwrap().len() > 10_000);
+    let html2 = std::fs::read_to_string(&r2).unwrap();
+    assert!(html2.contains("Storefront domain rotation"));
 }

@@ -93,6 +93,13 @@ pub fn sample(text: &dyn Fn(&str) -> String) -> ReportData {
         total: Some(total),
         botnets,
         other_changes: vec![],
+        rotations: vec![spamtrace_report::Rotation {
+            campaign: text("c-0001"),
+            domains: (0..12).map(|i| text(&format!("pills{i}.example"))).collect(),
+            first: start + 86_400,
+            last: end - 86_400,
+            changes: 23,
+        }],
         campaigns: (0..6)
             .map(|i| CampaignSummary {
                 id: text(&format!("c-{i:04x}")),

@@ -7,7 +7,7 @@
 use super::Context;
 use anyhow::Context as _;
 use serde::Serialize;
-use spamtrace_report::{CampaignSummary, Note, Ranked, ReportData, WatchedSeries};
+use spamtrace_report::{CampaignSummary, Note, Ranked, ReportData, Rotation, WatchedSeries};
 use spamtrace_store::{SeriesBy, SqliteStore, Store};
 use spamtrace_watch::{
     Change, DetectParams, Series, bucket_format, bucket_parse, detect_changes, format_time,
@@ -306,6 +306,10 @@ pub struct ChangesArgs {
     /// One JSON array of events.
     #[arg(long)]
     pub json: bool,
+    /// List every domain change instead of one line per campaign that
+    /// rotates its storefront domains.
+    #[arg(long)]
+    pub every: bool,
 }
 
 /// One detected change as `changes --json` prints it.
@@ -332,6 +336,13 @@ pub struct ChangeEvent {
     pub confidence: f64,
     /// The time scale at which it was seen.
     pub scale: String,
+    /// For a domain series: the campaign most of its messages belong to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    /// True for a domain change that is part of its campaign's rotation of
+    /// storefront domains (the text output folds these into one line).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotation: bool,
 }
 
 impl ChangeEvent {
@@ -347,8 +358,95 @@ impl ChangeEvent {
             bucket: bucket_format(bucket_secs),
             confidence: (c.confidence * 10_000.0).round() / 10_000.0,
             scale: bucket_format(c.scale_secs),
+            campaign: None,
+            rotation: false,
         }
     }
+}
+
+/// Campaigns that rotate their storefront domains: the domain changes of each
+/// campaign with changes in two or more of its domains, and the changes left.
+pub struct FoldedChanges {
+    /// Changes that are not part of a rotation.
+    pub kept: Vec<Change>,
+    /// One per rotating campaign, largest first.
+    pub rotations: Vec<Rotation>,
+    /// The campaign of each domain series that has a change (`domain:x.com`).
+    pub domain_campaigns: std::collections::HashMap<String, String>,
+}
+
+/// Fold the domain changes of campaigns that moved from domain to domain:
+/// each start and stop is real, but a list of a hundred of them hides the
+/// one fact that matters (the campaign went on under new names).
+pub fn fold_rotations(store: &SqliteStore, changes: Vec<Change>) -> anyhow::Result<FoldedChanges> {
+    use std::collections::{BTreeMap, HashMap};
+    let mut domain_campaigns: HashMap<String, String> = HashMap::new();
+    for c in &changes {
+        if let Some(domain) = c.series.strip_prefix("domain:")
+            && !domain_campaigns.contains_key(&c.series)
+            && let Some(campaign) = store.campaign_of_domain(domain)?
+        {
+            domain_campaigns.insert(c.series.clone(), campaign);
+        }
+    }
+    // Per campaign, its domains with changes.
+    let mut per_campaign: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
+    for c in &changes {
+        if let Some(campaign) = domain_campaigns.get(&c.series) {
+            let first = per_campaign
+                .entry(campaign)
+                .or_default()
+                .entry(&c.series)
+                .or_insert(c.at);
+            *first = (*first).min(c.at);
+        }
+    }
+    let rotating: HashMap<&str, &str> = per_campaign
+        .iter()
+        .filter(|(_, domains)| domains.len() >= 2)
+        .flat_map(|(campaign, domains)| domains.keys().map(|d| (*d, *campaign)))
+        .collect();
+    let mut rotations: BTreeMap<&str, Rotation> = BTreeMap::new();
+    let mut kept = Vec::new();
+    for c in &changes {
+        match rotating.get(c.series.as_str()) {
+            Some(campaign) => {
+                let r = rotations.entry(campaign).or_insert_with(|| Rotation {
+                    campaign: campaign.to_string(),
+                    first: c.at,
+                    last: c.at,
+                    ..Rotation::default()
+                });
+                r.first = r.first.min(c.at);
+                r.last = r.last.max(c.at);
+                r.changes += 1;
+            }
+            None => kept.push(c.clone()),
+        }
+    }
+    let mut rotations: Vec<Rotation> = rotations
+        .into_values()
+        .map(|mut r| {
+            let mut domains: Vec<(i64, &str)> = per_campaign[r.campaign.as_str()]
+                .iter()
+                .map(|(d, at)| (*at, d.strip_prefix("domain:").unwrap_or(d)))
+                .collect();
+            domains.sort();
+            r.domains = domains.into_iter().map(|(_, d)| d.to_string()).collect();
+            r
+        })
+        .collect();
+    rotations.sort_by(|a, b| {
+        b.domains
+            .len()
+            .cmp(&a.domains.len())
+            .then_with(|| a.campaign.cmp(&b.campaign))
+    });
+    Ok(FoldedChanges {
+        kept,
+        rotations,
+        domain_campaigns,
+    })
 }
 
 /// Every change in every series of the given dimensions, with the series
@@ -417,12 +515,21 @@ pub fn run_changes(ctx: &Context, args: ChangesArgs) -> anyhow::Result<()> {
         args.until,
         args.min_total,
     )?;
-    let mut events: Vec<(i64, ChangeEvent)> = found
+    let every: Vec<Change> = found
+        .into_iter()
+        .flat_map(|(_, _, changes)| changes)
+        .collect();
+    let folded = fold_rotations(&store, every.clone())?;
+    let mut events: Vec<(i64, ChangeEvent)> = every
         .iter()
-        .flat_map(|(_, _, changes)| {
-            changes
-                .iter()
-                .map(|c| (c.at, ChangeEvent::new(c, args.bucket)))
+        .map(|c| {
+            let mut e = ChangeEvent::new(c, args.bucket);
+            e.campaign = folded.domain_campaigns.get(&c.series).cloned();
+            e.rotation = folded.rotations.iter().any(|r| {
+                e.campaign.as_deref() == Some(r.campaign.as_str())
+                    && c.series.starts_with("domain:")
+            });
+            (c.at, e)
         })
         .collect();
     events.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.series.cmp(&b.1.series)));
@@ -434,7 +541,7 @@ pub fn run_changes(ctx: &Context, args: ChangesArgs) -> anyhow::Result<()> {
     if events.is_empty() {
         println!("no abrupt change found in any series");
     }
-    for (_, e) in &events {
+    for (_, e) in events.iter().filter(|(_, e)| args.every || !e.rotation) {
         println!(
             "{} {:<4} {:<40} {:>10} -> {:<10} per {} (confidence {:.0}%, confirmed {})",
             e.at,
@@ -446,6 +553,22 @@ pub fn run_changes(ctx: &Context, args: ChangesArgs) -> anyhow::Result<()> {
             e.confidence * 100.0,
             e.detected_at
         );
+    }
+    if !args.every && !folded.rotations.is_empty() {
+        println!(
+            "storefront domain rotation ({} domain changes folded; --every lists them):",
+            folded.rotations.iter().map(|r| r.changes).sum::<usize>()
+        );
+        for r in &folded.rotations {
+            println!(
+                "  {} .. {} campaign:{} moved through {} domains: {}",
+                format_time(r.first),
+                format_time(r.last),
+                r.campaign,
+                r.domains.len(),
+                clip(&r.domains.join(" -> "), 120)
+            );
+        }
     }
     Ok(())
 }
@@ -532,6 +655,9 @@ pub fn report_data(
             _ => data.other_changes.extend(changes),
         }
     }
+    let folded = fold_rotations(store, std::mem::take(&mut data.other_changes))?;
+    data.other_changes = folded.kept;
+    data.rotations = folded.rotations;
     let stats = store.stats()?;
     data.totals.messages = stats.messages;
     data.totals.sightings = stats.sightings;
@@ -838,8 +964,10 @@ pub fn run_demo(_ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "{} more changes in campaigns, kinds, domains and networks: spamtrace --data {} changes",
+        "{} more changes in campaigns, kinds, domains and networks, {} of them domains of {} campaigns that rotate their storefronts: spamtrace --data {} changes",
         events.len() - botnet_events.len(),
+        data.rotations.iter().map(|r| r.changes).sum::<usize>(),
+        data.rotations.len(),
         data_dir.display()
     );
     println!(
