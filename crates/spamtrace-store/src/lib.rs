@@ -14,7 +14,7 @@ mod series;
 mod sqlite;
 
 pub use record::{MessageRow, PutOutcome, Record, Sighting, Stats, Verdicts, iso};
-pub use series::{KeyedBuckets, SeriesBy, VolumeCell};
+pub use series::{BucketCounts, KeyedBuckets, SeriesBy, VolumeCell};
 pub use sqlite::{Durability, SqliteStore};
 
 use spamtrace_mail::Analysis;

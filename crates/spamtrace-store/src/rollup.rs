@@ -6,7 +6,8 @@
 //! Table `volume_week`: `(dim, week, key) -> counts`, where `counts` holds
 //! [`HOURS_PER_WEEK`] little-endian `u32`s, the spam sightings of each hour
 //! of the week (`week` = Unix seconds / [`WEEK`], hours from the week's
-//! start). `dim` is [`crate::SeriesBy::code`]; a missing key is stored as ''.
+//! start). Table `volume_key`: `(dim, key) -> total` over all time. `dim` is
+//! [`crate::SeriesBy::code`]; a missing key is stored as ''.
 
 use crate::StoreError;
 use rusqlite::{OptionalExtension, params};
@@ -57,6 +58,29 @@ impl HourlyCounts {
         )?;
         let mut delete =
             tx.prepare_cached("DELETE FROM volume_week WHERE dim = ?1 AND week = ?2 AND key = ?3")?;
+        let mut totals: FxHashMap<(u8, &str), i64> = FxHashMap::default();
+        for ((dim, _, key), delta) in &self.delta {
+            *totals.entry((*dim, key.as_str())).or_default() += delta.iter().sum::<i64>();
+        }
+        let mut add_total = tx.prepare_cached(
+            "INSERT INTO volume_key (dim, key, total) VALUES (?1, ?2, max(?3, 0))
+             ON CONFLICT (dim, key) DO UPDATE SET total = max(total + excluded.total, 0)",
+        )?;
+        let mut sub_total = tx.prepare_cached(
+            "UPDATE volume_key SET total = max(total + ?3, 0) WHERE dim = ?1 AND key = ?2",
+        )?;
+        for ((dim, key), n) in totals {
+            match n {
+                0 => {}
+                n if n > 0 => {
+                    add_total.execute(params![dim, key, n])?;
+                }
+                n => {
+                    sub_total.execute(params![dim, key, n])?;
+                }
+            }
+        }
+        drop((add_total, sub_total));
         for ((dim, week, key), delta) in self.delta {
             let old: Option<Vec<u8>> = get
                 .query_row(params![dim, week, key], |r| r.get(0))
@@ -78,6 +102,7 @@ impl HourlyCounts {
 /// Recompute every row from the spam sightings (replacing what is there).
 pub(crate) fn rebuild(tx: &rusqlite::Connection) -> Result<(), StoreError> {
     tx.execute("DELETE FROM volume_week", [])?;
+    tx.execute("DELETE FROM volume_key", [])?;
     let mut counts = HourlyCounts::default();
     {
         let mut st = tx.prepare(

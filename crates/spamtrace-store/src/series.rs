@@ -61,19 +61,12 @@ impl SeriesBy {
 use crate::rollup::{HOUR, HOURS_PER_WEEK, WEEK};
 
 /// Counts per dimension, key and bucket while a query runs: keys interned,
-/// and per key a dense array of buckets when the range is known and not too
-/// long (the usual case: a month of hours), else a map.
+/// and per key its non-empty buckets in the order they came (memory grows
+/// with what was seen, not with keys times buckets: a botnet's million sender
+/// networks are each seen a few times).
 struct Accumulator {
-    layout: Layout,
-    dims: Vec<DimCounts>,
-}
-
-/// Where buckets fall: shared by the counts of every dimension of a query.
-#[derive(Clone, Copy)]
-struct Layout {
     bucket_secs: i64,
-    origin: i64,
-    dense_len: Option<usize>,
+    dims: Vec<DimCounts>,
 }
 
 type FastMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
@@ -81,86 +74,119 @@ type FastMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 #[derive(Default)]
 struct DimCounts {
     index: FastMap<Box<str>, usize>,
-    keys: Vec<(Box<str>, Buckets)>,
-}
-
-enum Buckets {
-    Dense(Vec<u64>),
-    Sparse(FastMap<i64, u64>),
+    keys: Vec<(Box<str>, BucketCounts)>,
 }
 
 impl DimCounts {
     /// Count `n` at time `t` for `key` (empty: no key).
-    fn add(&mut self, layout: &Layout, key: &str, t: i64, n: u64) {
-        let k = self.slot(layout, key);
-        self.add_at(layout, k, t, n);
+    fn add(&mut self, bucket_secs: i64, key: &str, t: i64, n: u64) {
+        let k = self.slot(key);
+        self.add_at(bucket_secs, k, t, n);
     }
 
     /// The index of `key` (empty: no key) in `keys`, added if new.
-    fn slot(&mut self, layout: &Layout, key: &str) -> usize {
+    fn slot(&mut self, key: &str) -> usize {
         let key = if key.is_empty() { "(none)" } else { key };
         match self.index.get(key) {
             Some(&k) => k,
             None => {
-                let b = match layout.dense_len {
-                    Some(n) => Buckets::Dense(vec![0; n]),
-                    None => Buckets::Sparse(FastMap::default()),
-                };
-                self.keys.push((key.into(), b));
+                self.keys.push((key.into(), Vec::new()));
                 self.index.insert(key.into(), self.keys.len() - 1);
                 self.keys.len() - 1
             }
         }
     }
 
-    fn add_at(&mut self, layout: &Layout, k: usize, t: i64, n: u64) {
-        let bucket = t.div_euclid(layout.bucket_secs) * layout.bucket_secs;
-        match &mut self.keys[k].1 {
-            Buckets::Dense(v) => {
-                if let Some(c) = v.get_mut(((bucket - layout.origin) / layout.bucket_secs) as usize)
-                {
-                    *c += n;
-                }
-            }
-            Buckets::Sparse(m) => *m.entry(bucket).or_default() += n,
+    fn add_at(&mut self, bucket_secs: i64, k: usize, t: i64, n: u64) {
+        let bucket = t.div_euclid(bucket_secs) * bucket_secs;
+        let buckets = &mut self.keys[k].1;
+        match buckets.last_mut() {
+            // Rows come in time order per key, so most counts land here.
+            Some((b, c)) if *b == bucket => *c += n,
+            _ => buckets.push((bucket, n)),
         }
     }
 
+    /// Add one `volume_week` row's counts within `[first_hour, end_hour)`.
+    fn add_week(&mut self, bucket_secs: i64, week: i64, key: &str, blob: &[u8], hours: (i64, i64)) {
+        let week_start = week.saturating_mul(WEEK);
+        let counts = crate::rollup::decode(blob);
+        let mut slot = None; // a key with no count in range is no series
+        for (h, &n) in counts.iter().enumerate().take(HOURS_PER_WEEK) {
+            let t = week_start + h as i64 * HOUR;
+            if n > 0 && t >= hours.0 && t < hours.1 {
+                let k = *slot.get_or_insert_with(|| self.slot(key));
+                self.add_at(bucket_secs, k, t, n as u64);
+            }
+        }
+    }
+
+    /// Add the hourly counts of one key (as stored: '' for none) over
+    /// `[first_hour, end_hour)`.
+    fn read_key_hours(
+        &mut self,
+        conn: &rusqlite::Connection,
+        bucket_secs: i64,
+        dim: SeriesBy,
+        key: &str,
+        hours: (i64, i64),
+    ) -> Result<(), StoreError> {
+        let weeks = (hours.0.div_euclid(WEEK), (hours.1 - 1).div_euclid(WEEK));
+        let mut st = conn.prepare_cached(
+            "SELECT week, counts FROM volume_week INDEXED BY volume_week_by_key
+             WHERE dim = ?1 AND key = ?2 AND week >= ?3 AND week <= ?4 ORDER BY week",
+        )?;
+        let mut rows = st.query(rusqlite::params![dim.code(), key, weeks.0, weeks.1])?;
+        while let Some(r) = rows.next()? {
+            if let rusqlite::types::ValueRef::Blob(b) = r.get_ref(1)? {
+                self.add_week(bucket_secs, r.get(0)?, key, b, hours);
+            }
+        }
+        Ok(())
+    }
+
     /// Add the hourly counts of dimension `dim` over `[first_hour, end_hour)`
-    /// (both on the hour).
+    /// (both on the hour); with `min_total` above 1, only of the keys with at
+    /// least that many spam sightings in all (looked up one by one).
     fn read_hourly(
         &mut self,
         conn: &rusqlite::Connection,
-        layout: &Layout,
+        bucket_secs: i64,
         dim: SeriesBy,
-        first_hour: i64,
-        end_hour: i64,
+        hours: (i64, i64),
+        min_total: u64,
     ) -> Result<(), StoreError> {
+        let weeks = (hours.0.div_euclid(WEEK), (hours.1 - 1).div_euclid(WEEK));
+        let text = |v: rusqlite::types::ValueRef<'_>| match v {
+            rusqlite::types::ValueRef::Text(t) => {
+                std::str::from_utf8(t).unwrap_or("(invalid)").to_string()
+            }
+            _ => String::new(),
+        };
+        if min_total > 1 {
+            let mut keys_st =
+                conn.prepare_cached("SELECT key FROM volume_key WHERE dim = ?1 AND total >= ?2")?;
+            let keys: Vec<String> = keys_st
+                .query_map(rusqlite::params![dim.code(), min_total as i64], |r| {
+                    Ok(text(r.get_ref(0)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            for key in keys {
+                self.read_key_hours(conn, bucket_secs, dim, &key, hours)?;
+            }
+            return Ok(());
+        }
         let mut st = conn.prepare_cached(
             "SELECT week, key, counts FROM volume_week WHERE dim = ?1 AND week >= ?2 AND week <= ?3",
         )?;
-        let mut rows = st.query(rusqlite::params![
-            dim.code(),
-            first_hour.div_euclid(WEEK),
-            (end_hour - 1).div_euclid(WEEK)
-        ])?;
+        let mut rows = st.query(rusqlite::params![dim.code(), weeks.0, weeks.1])?;
         while let Some(r) = rows.next()? {
-            let week_start = r.get::<_, i64>(0)?.saturating_mul(WEEK);
             let key = match r.get_ref(1)? {
                 rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or("(invalid)"),
                 _ => "",
             };
-            let counts = match r.get_ref(2)? {
-                rusqlite::types::ValueRef::Blob(b) => crate::rollup::decode(b),
-                _ => continue,
-            };
-            let mut slot = None; // a key with no count in range is no series
-            for (h, &n) in counts.iter().enumerate().take(HOURS_PER_WEEK) {
-                let t = week_start + h as i64 * HOUR;
-                if n > 0 && t >= first_hour && t < end_hour {
-                    let k = *slot.get_or_insert_with(|| self.slot(layout, key));
-                    self.add_at(layout, k, t, n as u64);
-                }
+            if let rusqlite::types::ValueRef::Blob(b) = r.get_ref(2)? {
+                self.add_week(bucket_secs, r.get(0)?, key, b, hours);
             }
         }
         Ok(())
@@ -168,53 +194,40 @@ impl DimCounts {
 }
 
 impl Accumulator {
-    fn new(dims: usize, bucket_secs: i64, since: Option<i64>, until: Option<i64>) -> Accumulator {
-        let origin = since.map(|t| t.div_euclid(bucket_secs) * bucket_secs);
-        let dense_len = match (origin, until) {
-            (Some(o), Some(u)) if u > o && (u - o) / bucket_secs < 200_000 => {
-                Some(((u - o) / bucket_secs + 1) as usize)
-            }
-            _ => None,
-        };
+    fn new(dims: usize, bucket_secs: i64) -> Accumulator {
         Accumulator {
-            layout: Layout {
-                bucket_secs,
-                origin: origin.unwrap_or(0),
-                dense_len,
-            },
+            bucket_secs,
             dims: (0..dims).map(|_| DimCounts::default()).collect(),
         }
     }
 
     /// Count `n` at time `t` for `key` (empty: no key) of dimension `dim`.
     fn add(&mut self, dim: usize, key: &str, t: i64, n: u64) {
-        let layout = self.layout;
-        self.dims[dim].add(&layout, key, t, n);
+        self.dims[dim].add(self.bucket_secs, key, t, n);
     }
 
-    fn finish(self) -> Vec<KeyedBuckets> {
-        let (o, w) = (self.layout.origin, self.layout.bucket_secs);
+    /// Each dimension's keys sorted, each key's buckets ascending and merged;
+    /// keys with fewer than `min_total` sightings in range left out.
+    fn finish(self, min_total: u64) -> Vec<KeyedBuckets> {
         self.dims
             .into_iter()
             .map(|d| {
                 let mut v: KeyedBuckets = d
                     .keys
                     .into_iter()
-                    .map(|(k, b)| {
-                        let buckets: Vec<(i64, u64)> = match b {
-                            Buckets::Dense(v) => v
-                                .into_iter()
-                                .enumerate()
-                                .filter(|(_, c)| *c > 0)
-                                .map(|(i, c)| (o + i as i64 * w, c))
-                                .collect(),
-                            Buckets::Sparse(m) => {
-                                let mut b: Vec<(i64, u64)> = m.into_iter().collect();
-                                b.sort_unstable();
-                                b
+                    .filter_map(|(k, mut b)| {
+                        if !b.is_sorted_by_key(|x| x.0) {
+                            b.sort_unstable();
+                        }
+                        b.dedup_by(|later, earlier| {
+                            let same = later.0 == earlier.0;
+                            if same {
+                                earlier.1 += later.1;
                             }
-                        };
-                        (k.into_string(), buckets)
+                            same
+                        });
+                        let total: u64 = b.iter().map(|x| x.1).sum();
+                        (total >= min_total.max(1)).then(|| (k.into_string(), b))
                     })
                     .collect();
                 v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -224,9 +237,11 @@ impl Accumulator {
     }
 }
 
-/// The series of one dimension: each key with its non-empty buckets
-/// `(bucket_start, count)`, keys sorted, buckets ascending.
-pub type KeyedBuckets = Vec<(String, Vec<(i64, u64)>)>;
+/// One series' non-empty buckets `(bucket_start, count)`, ascending.
+pub type BucketCounts = Vec<(i64, u64)>;
+
+/// The series of one dimension: each key with its non-empty buckets, keys sorted.
+pub type KeyedBuckets = Vec<(String, BucketCounts)>;
 
 /// One cell of a volume table: spam sightings of one series in one bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,7 +265,7 @@ impl SqliteStore {
     ) -> Result<Vec<VolumeCell>, StoreError> {
         let mut out = Vec::new();
         for (key, buckets) in self
-            .volume_series(&[by], bucket_secs, since, until)?
+            .volume_series(&[by], bucket_secs, since, until, 1)?
             .remove(0)
         {
             out.extend(buckets.into_iter().map(|(bucket, count)| VolumeCell {
@@ -275,12 +290,13 @@ impl SqliteStore {
         bucket_secs: i64,
         since: Option<i64>,
         until: Option<i64>,
+        min_total: u64,
     ) -> Result<Vec<KeyedBuckets>, StoreError> {
         let bucket_secs = bucket_secs.max(1);
-        let mut acc = Accumulator::new(dims.len(), bucket_secs, since, until);
+        let mut acc = Accumulator::new(dims.len(), bucket_secs);
         let (lo, hi) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
         if lo >= hi {
-            return Ok(acc.finish());
+            return Ok(acc.finish(min_total));
         }
         if bucket_secs % HOUR == 0 {
             // Each hour lies inside one bucket: whole hours are read from the
@@ -292,18 +308,121 @@ impl SqliteStore {
             });
             let end_hour = until.map_or(i64::MAX, |t| t.div_euclid(HOUR) * HOUR);
             if first_hour < end_hour {
-                self.read_hourly(dims, first_hour, end_hour, &mut acc)?;
+                self.read_hourly(dims, (first_hour, end_hour), min_total, &mut acc)?;
                 if lo < first_hour {
                     self.scan_sightings(dims, lo, first_hour, &mut acc)?;
                 }
                 if end_hour < hi {
                     self.scan_sightings(dims, end_hour, hi, &mut acc)?;
                 }
-                return Ok(acc.finish());
+                return Ok(acc.finish(min_total));
             }
         }
         self.scan_sightings(dims, lo, hi, &mut acc)?;
-        Ok(acc.finish())
+        Ok(acc.finish(min_total))
+    }
+
+    /// The `n` largest series of one dimension (by spam sightings in
+    /// `[since, until)`, then by key), largest first: what a table of the top
+    /// sender networks needs, without reading the hundreds of thousands seen
+    /// once. Keys are visited in order of their all-time totals, which bound
+    /// their totals in any range, and the visit stops when no key left can
+    /// enter the top `n`.
+    pub fn top_series(
+        &self,
+        by: SeriesBy,
+        bucket_secs: i64,
+        since: Option<i64>,
+        until: Option<i64>,
+        n: usize,
+    ) -> Result<KeyedBuckets, StoreError> {
+        let bucket_secs = bucket_secs.max(1);
+        let (lo, hi) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
+        let first_hour = since.map_or(i64::MIN, |t| {
+            t.div_euclid(HOUR)
+                .saturating_mul(HOUR)
+                .saturating_add(if t.rem_euclid(HOUR) > 0 { HOUR } else { 0 })
+        });
+        let end_hour = until.map_or(i64::MAX, |t| t.div_euclid(HOUR) * HOUR);
+        let rank = |v: &mut KeyedBuckets| {
+            let total = |b: &[(i64, u64)]| b.iter().map(|x| x.1).sum::<u64>();
+            v.sort_by(|a, b| total(&b.1).cmp(&total(&a.1)).then_with(|| a.0.cmp(&b.0)));
+        };
+        if n == 0 || lo >= hi || bucket_secs % HOUR != 0 || first_hour >= end_hour {
+            let mut all = self
+                .volume_series(&[by], bucket_secs, since, until, 1)?
+                .remove(0);
+            rank(&mut all);
+            all.truncate(n);
+            return Ok(all);
+        }
+        // The ragged ends, for every key at once (at most two hours).
+        let mut edges = Accumulator::new(1, bucket_secs);
+        if lo < first_hour {
+            self.scan_sightings(&[by], lo, first_hour, &mut edges)?;
+        }
+        if end_hour < hi {
+            self.scan_sightings(&[by], end_hour, hi, &mut edges)?;
+        }
+        let mut edges: FastMap<String, Vec<(i64, u64)>> =
+            edges.finish(1).remove(0).into_iter().collect();
+        let mut keys = self.connection().prepare_cached(
+            "SELECT key, total FROM volume_key INDEXED BY volume_key_total
+             WHERE dim = ?1 AND total > 0 ORDER BY total DESC",
+        )?;
+        let mut keys = keys.query([by.code()])?;
+        let mut best: Vec<(u64, String, BucketCounts)> = Vec::with_capacity(n + 1);
+        while let Some(r) = keys.next()? {
+            let bound = r.get::<_, i64>(1)?.max(0) as u64;
+            if best.len() == n && best.last().is_some_and(|w| w.0 > bound) {
+                break;
+            }
+            let stored: String = r.get(0)?;
+            let mut counts = DimCounts::default();
+            counts.read_key_hours(
+                self.connection(),
+                bucket_secs,
+                by,
+                &stored,
+                (first_hour, end_hour),
+            )?;
+            let key = if stored.is_empty() {
+                "(none)"
+            } else {
+                stored.as_str()
+            };
+            let mut buckets = counts.keys.pop().map(|k| k.1).unwrap_or_default();
+            if let Some(e) = edges.remove(key) {
+                buckets.extend(e);
+                buckets.sort_unstable();
+                buckets.dedup_by(|later, earlier| {
+                    let same = later.0 == earlier.0;
+                    if same {
+                        earlier.1 += later.1;
+                    }
+                    same
+                });
+            }
+            let total: u64 = buckets.iter().map(|x| x.1).sum();
+            if total == 0 {
+                continue;
+            }
+            let at = best.partition_point(|w| {
+                (w.0, std::cmp::Reverse(&w.1)) > (total, std::cmp::Reverse(&key.to_string()))
+            });
+            best.insert(at, (total, key.to_string(), buckets));
+            best.truncate(n);
+        }
+        Ok(best.into_iter().map(|(_, k, b)| (k, b)).collect())
+    }
+
+    /// How many series of a dimension hold spam sightings (over all time).
+    pub fn series_count(&self, by: SeriesBy) -> Result<u64, StoreError> {
+        Ok(self.connection().query_row(
+            "SELECT count(*) FROM volume_key WHERE dim = ?1 AND total > 0",
+            [by.code()],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Count the spam sightings in `[lo, hi)` one by one, from the covering
@@ -349,18 +468,18 @@ impl SqliteStore {
     fn read_hourly(
         &self,
         dims: &[SeriesBy],
-        first_hour: i64,
-        end_hour: i64,
+        hours: (i64, i64),
+        min_total: u64,
         acc: &mut Accumulator,
     ) -> Result<(), StoreError> {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
             .min(dims.len());
-        let layout = acc.layout;
+        let bucket_secs = acc.bucket_secs;
         if threads <= 1 {
             for (i, &d) in dims.iter().enumerate() {
-                acc.dims[i].read_hourly(self.connection(), &layout, d, first_hour, end_hour)?;
+                acc.dims[i].read_hourly(self.connection(), bucket_secs, d, hours, min_total)?;
             }
             return Ok(());
         }
@@ -377,12 +496,13 @@ impl SqliteStore {
                                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
                             )?;
                             conn.busy_timeout(std::time::Duration::from_secs(30))?;
+                            crate::sqlite::read_tuning(&conn)?;
                             let mut done = Vec::new();
                             loop {
                                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 let Some(&d) = dims.get(i) else { break };
                                 let mut counts = DimCounts::default();
-                                counts.read_hourly(&conn, &layout, d, first_hour, end_hour)?;
+                                counts.read_hourly(&conn, bucket_secs, d, hours, min_total)?;
                                 done.push((i, counts));
                             }
                             Ok(done)
@@ -502,7 +622,7 @@ mod tests {
         since: Option<i64>,
         until: Option<i64>,
     ) -> Vec<KeyedBuckets> {
-        let mut acc = Accumulator::new(dims.len(), bucket, since, until);
+        let mut acc = Accumulator::new(dims.len(), bucket);
         s.scan_sightings(
             dims,
             since.unwrap_or(i64::MIN),
@@ -510,7 +630,7 @@ mod tests {
             &mut acc,
         )
         .unwrap();
-        acc.finish()
+        acc.finish(1)
     }
 
     fn hourly_rows(s: &SqliteStore) -> Vec<(i64, i64, String, Vec<u8>)> {
@@ -593,13 +713,45 @@ mod tests {
                 (None, Some(base + 3600 * 5)),
                 (Some(base + 10), Some(base + 20)),
             ] {
-                let fast = s.volume_series(&all, bucket, since, until).unwrap();
+                let fast = s.volume_series(&all, bucket, since, until, 1).unwrap();
                 let slow = scanned(&s, &all, bucket, since, until);
                 assert_eq!(fast, slow, "bucket {bucket}, range {since:?}..{until:?}");
+                // Only the larger series: the same counts for those.
+                let big = s.volume_series(&all, bucket, since, until, 12).unwrap();
+                let expected: Vec<KeyedBuckets> = slow
+                    .iter()
+                    .map(|keyed| {
+                        keyed
+                            .iter()
+                            .filter(|(_, b)| b.iter().map(|x| x.1).sum::<u64>() >= 12)
+                            .cloned()
+                            .collect()
+                    })
+                    .collect();
+                assert_eq!(
+                    big, expected,
+                    "min 12, bucket {bucket}, {since:?}..{until:?}"
+                );
+                // The largest few, found without reading the rest.
+                for (i, &by) in all.iter().enumerate() {
+                    for n in [1, 2, 3, 50] {
+                        let mut ranked = slow[i].clone();
+                        let total = |b: &[(i64, u64)]| b.iter().map(|x| x.1).sum::<u64>();
+                        ranked.sort_by(|a, b| {
+                            total(&b.1).cmp(&total(&a.1)).then_with(|| a.0.cmp(&b.0))
+                        });
+                        ranked.truncate(n);
+                        let top = s.top_series(by, bucket, since, until, n).unwrap();
+                        assert_eq!(
+                            top, ranked,
+                            "top {n} {by:?} bucket {bucket}, {since:?}..{until:?}"
+                        );
+                    }
+                }
             }
         }
         let total: u64 = s
-            .volume_series(&[SeriesBy::Total], 86_400, None, None)
+            .volume_series(&[SeriesBy::Total], 86_400, None, None, 1)
             .unwrap()[0]
             .iter()
             .flat_map(|(_, b)| b.iter().map(|x| x.1))
@@ -615,9 +767,21 @@ mod tests {
         assert_eq!(total, spam_sightings as u64);
         assert!(spam_sightings > 300, "{spam_sightings}");
         // What the writes kept equals what a rebuild computes.
-        let kept = hourly_rows(&s);
+        let totals = |s: &SqliteStore| -> Vec<(i64, String, i64)> {
+            let mut st = s
+                .connection()
+                .prepare("SELECT dim, key, total FROM volume_key WHERE total > 0 ORDER BY 1, 2")
+                .unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let (kept, kept_totals) = (hourly_rows(&s), totals(&s));
         s.rebuild_hourly_counts().unwrap();
         assert_eq!(kept, hourly_rows(&s));
+        assert_eq!(kept_totals, totals(&s));
+        assert!(kept_totals.iter().any(|t| t.1 == "renamed"));
     }
 
     #[test]
@@ -632,7 +796,7 @@ mod tests {
         assert_eq!(expected.len(), 6); // one week, one key per dimension
         s.connection()
             .execute_batch(
-                "DROP TABLE volume_week; DROP INDEX messages_url_domain; PRAGMA user_version = 2;",
+                "DROP TABLE volume_week; DROP TABLE volume_key; DROP INDEX messages_url_domain; PRAGMA user_version = 2;",
             )
             .unwrap();
         drop(s);

@@ -8,7 +8,7 @@ use super::Context;
 use anyhow::Context as _;
 use serde::Serialize;
 use spamtrace_report::{CampaignSummary, Note, Ranked, ReportData, Rotation, WatchedSeries};
-use spamtrace_store::{SeriesBy, SqliteStore, Store};
+use spamtrace_store::{BucketCounts, SeriesBy, SqliteStore, Store};
 use spamtrace_watch::{
     Change, DetectParams, Series, bucket_format, bucket_parse, detect_changes, format_time,
     parse_time,
@@ -52,52 +52,63 @@ pub type SeriesRange = (i64, i64, Vec<Vec<Series>>);
 /// One dimension's series and the changes detected in them.
 pub type DimensionChanges = (SeriesBy, Vec<Series>, Vec<Change>);
 
-/// Series of one dimension over `[since, until)` (defaults: the store's first
-/// and last spam sighting), all aligned on the same buckets.
-pub fn load_series(
+/// The time range of a volume query: `[start, end)` with `start` on a bucket
+/// boundary, from the store's first and last spam sighting where not given.
+fn series_range(
     store: &SqliteStore,
-    by: SeriesBy,
     bucket_secs: i64,
     since: Option<i64>,
     until: Option<i64>,
-) -> anyhow::Result<Option<(i64, i64, Vec<Series>)>> {
-    Ok(load_series_multi(store, &[by], bucket_secs, since, until)?
-        .map(|(start, end, mut all)| (start, end, all.remove(0))))
+) -> anyhow::Result<Option<(i64, i64)>> {
+    let Some((first, last)) = store.sighting_range()? else {
+        return Ok(None);
+    };
+    let start = since.unwrap_or(first).div_euclid(bucket_secs) * bucket_secs;
+    let end = until.unwrap_or(last + 1).max(start + 1);
+    Ok(Some((start, end)))
 }
 
-/// Series of several dimensions from one scan of the store, largest first
-/// within each dimension.
+/// The series named `name` over `[start, end)` from its non-empty buckets.
+fn to_series(name: String, range: (i64, i64), bucket_secs: i64, buckets: &[(i64, u64)]) -> Series {
+    let mut s = Series::zeros(name, range.0, range.1, bucket_secs);
+    for &(b, n) in buckets {
+        s.add(b, n as f64);
+    }
+    s
+}
+
+fn series_name(by: SeriesBy, key: &str) -> String {
+    if by == SeriesBy::Total {
+        "total".to_string()
+    } else {
+        format!("{}:{key}", by.column().1)
+    }
+}
+
+/// Series of several dimensions from one read of the store, largest first
+/// within each dimension; series with fewer than `min_total` spam sightings
+/// in the range are left out before they are built (a botnet has a million
+/// sender networks, most seen once or twice).
 pub fn load_series_multi(
     store: &SqliteStore,
     dims: &[SeriesBy],
     bucket_secs: i64,
     since: Option<i64>,
     until: Option<i64>,
+    min_total: u64,
 ) -> anyhow::Result<Option<SeriesRange>> {
-    let Some((first, last)) = store.sighting_range()? else {
+    let Some((start, end)) = series_range(store, bucket_secs, since, until)? else {
         return Ok(None);
     };
-    let start = since.unwrap_or(first).div_euclid(bucket_secs) * bucket_secs;
-    let end = until.unwrap_or(last + 1).max(start + 1);
-    let per_dim = store.volume_series(dims, bucket_secs, Some(start), Some(end))?;
+    let per_dim = store.volume_series(dims, bucket_secs, Some(start), Some(end), min_total)?;
     let out = dims
         .iter()
         .zip(per_dim)
         .map(|(&by, keyed)| {
-            let (_, prefix) = by.column();
             let mut series: Vec<Series> = keyed
                 .into_iter()
                 .map(|(key, buckets)| {
-                    let name = if by == SeriesBy::Total {
-                        "total".to_string()
-                    } else {
-                        format!("{prefix}:{key}")
-                    };
-                    let mut s = Series::zeros(name, start, end, bucket_secs);
-                    for (b, n) in buckets {
-                        s.add(b, n as f64);
-                    }
-                    s
+                    to_series(series_name(by, &key), (start, end), bucket_secs, &buckets)
                 })
                 .collect();
             series.sort_by(|a, b| {
@@ -156,73 +167,115 @@ struct VolumeJson<'a> {
     counts: &'a [f64],
 }
 
+/// How many series the text table shows when `--top` is not given.
+const VOLUME_TEXT_ROWS: usize = 50;
+
 /// Run `volume`.
 pub fn run_volume(ctx: &Context, args: VolumeArgs) -> anyhow::Result<()> {
     let store = open_store(ctx)?;
-    let Some((start, end, mut series)) =
-        load_series(&store, args.by, args.bucket, args.since, args.until)?
-    else {
+    let Some((start, end)) = series_range(&store, args.bucket, args.since, args.until)? else {
         anyhow::bail!(
             "the store holds no spam sightings yet: ingest mail first (spamtrace ingest PATH)"
         );
     };
+    let range = (start, end);
+    let limit = match (args.top, args.json || args.csv) {
+        (0, true) => None,
+        (0, false) => Some(VOLUME_TEXT_ROWS),
+        (n, _) => Some(n),
+    };
+    // Kept as non-empty buckets; each series is drawn out in full only when
+    // printed, so a million sender networks do not take a million arrays.
+    let keyed = match limit {
+        Some(n) => store.top_series(args.by, args.bucket, Some(start), Some(end), n)?,
+        None => store
+            .volume_series(&[args.by], args.bucket, Some(start), Some(end), 1)?
+            .remove(0),
+    };
+    let mut series: Vec<(u64, String, BucketCounts)> = keyed
+        .into_iter()
+        .map(|(key, b)| (b.iter().map(|x| x.1).sum(), series_name(args.by, &key), b))
+        .collect();
+    series.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     // Shares are of all spam in the same period, whatever the dimension.
-    let total = load_series(&store, SeriesBy::Total, args.bucket, Some(start), Some(end))?
-        .and_then(|(_, _, s)| s.into_iter().next())
+    let total = store
+        .volume_series(&[SeriesBy::Total], args.bucket, Some(start), Some(end), 1)?
+        .remove(0)
+        .into_iter()
+        .next()
+        .map(|(_, b)| to_series("total".into(), range, args.bucket, &b))
         .unwrap_or_else(|| Series::zeros("total", start, end, args.bucket));
     let all = total.total().max(1.0);
-    if args.top > 0 {
-        series.truncate(args.top);
-    }
+    // Over the whole store, the number of series is known without reading them.
+    let found = match (limit, args.since, args.until) {
+        (None, _, _) => Some(series.len() as u64),
+        (Some(_), None, None) => Some(store.series_count(args.by)?),
+        _ => None,
+    };
     if args.json {
-        let rows: Vec<VolumeJson> = series
-            .iter()
-            .map(|s| VolumeJson {
+        // Written series by series: the whole document can be large.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        use std::io::Write as _;
+        write!(
+            out,
+            "{{\"by\":{},\"bucket\":{},\"bucket_secs\":{},\"start\":{},\"end\":{},\"total\":{},\"series\":[",
+            serde_json::to_string(args.by.column().1)?,
+            serde_json::to_string(&bucket_format(args.bucket))?,
+            args.bucket,
+            serde_json::to_string(&format_time(start))?,
+            serde_json::to_string(&format_time(end))?,
+            total.total()
+        )?;
+        for (i, (_, name, buckets)) in series.into_iter().enumerate() {
+            let s = to_series(name, range, args.bucket, &buckets);
+            let row = VolumeJson {
                 series: &s.name,
                 total: s.total(),
                 share: s.total() / all,
                 peak: s.peak(),
                 counts: &s.counts,
-            })
-            .collect();
-        let out = serde_json::json!({
-            "by": args.by.column().1,
-            "bucket": bucket_format(args.bucket),
-            "bucket_secs": args.bucket,
-            "start": format_time(start),
-            "end": format_time(end),
-            "total": total.total(),
-            "series": rows,
-        });
-        println!("{out}");
+            };
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut out, &row)?;
+        }
+        writeln!(out, "]}}")?;
+        out.flush()?;
     } else if args.csv {
-        println!("series,bucket_start,count,share");
-        for s in &series {
-            for (i, &c) in s.counts.iter().enumerate() {
-                if c > 0.0 {
-                    let t = total.counts.get(i).copied().unwrap_or(0.0);
-                    let share = if t > 0.0 { c / t } else { 0.0 };
-                    println!(
-                        "{},{},{c},{share:.4}",
-                        csv_field(&s.name),
-                        format_time(s.bucket_start(i))
-                    );
-                }
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        use std::io::Write as _;
+        writeln!(out, "series,bucket_start,count,share")?;
+        for (_, name, buckets) in &series {
+            let name = csv_field(name);
+            for &(b, c) in buckets {
+                let t = total.index_of(b).map_or(0.0, |i| total.counts[i]);
+                let share = if t > 0.0 { c as f64 / t } else { 0.0 };
+                writeln!(out, "{name},{},{c},{share:.4}", format_time(b))?;
             }
         }
+        out.flush()?;
     } else {
+        let shown = series.len() as u64;
         println!(
-            "spam sightings per {} from {} to {} ({} series)",
+            "spam sightings per {} from {} to {} ({})",
             bucket_format(args.bucket),
             format_time(start),
             format_time(end),
-            series.len()
+            match found {
+                Some(n) if n > shown => format!(
+                    "{n} series, the {shown} largest shown: --top N, --csv or --json for more"
+                ),
+                Some(n) => format!("{n} series"),
+                None => format!("the {shown} largest series: --top N, --csv or --json for more"),
+            }
         );
         println!(
             "{:<40} {:>10} {:>7} {:>8}  timeline",
             "series", "total", "share", "peak"
         );
-        for s in &series {
+        for (_, name, buckets) in series {
+            let s = to_series(name, range, args.bucket, &buckets);
             println!(
                 "{:<40} {:>10} {:>6.1}% {:>8}  {}",
                 clip(&s.name, 40),
@@ -460,7 +513,8 @@ pub fn all_changes(
     min_total: u64,
 ) -> anyhow::Result<Vec<DimensionChanges>> {
     let params = DetectParams::default();
-    let Some((_, _, all)) = load_series_multi(store, dims, bucket_secs, since, until)? else {
+    let Some((_, _, all)) = load_series_multi(store, dims, bucket_secs, since, until, min_total)?
+    else {
         return Ok(Vec::new());
     };
     // Detection is independent per series: spread it over the cores.
