@@ -3,11 +3,11 @@
 //! Also writes each test message's score (`--scores FILE`: `path<TAB>log_odds`).
 //!
 //! cargo run -p spamtrace-classify --release --example eval -- \
-//!     --index INDEX [--split 0.5] [--roc FILE] [--scores FILE]
-use spamtrace_classify::ModelConfig;
+//!     --index INDEX [--split 0.5] [--roc FILE] [--scores FILE] [--token-model]
 use spamtrace_classify::eval::{
-    RocSeries, evaluate_split, load_messages, read_trec_index, roc_svg,
+    RocSeries, evaluate_split_with, load_messages, read_trec_index, roc_svg,
 };
+use spamtrace_classify::{ModelConfig, TokenModelConfig};
 use std::io::Write;
 
 fn main() {
@@ -24,7 +24,13 @@ fn main() {
         .unwrap_or(0.5);
     let entries = read_trec_index(index.as_ref()).expect("readable index");
     let messages = load_messages(&entries).expect("readable messages");
-    let (_, report, scored) = evaluate_split(&messages, split, ModelConfig::default());
+    // `--token-model`: add the Robinson/Fisher token model to the hinge
+    // model (the ensemble measured in the README; off by default).
+    let tokens = args
+        .iter()
+        .any(|a| a == "--token-model")
+        .then_some(TokenModelConfig::DEFAULT);
+    let (_, report, scored) = evaluate_split_with(&messages, split, ModelConfig::default(), tokens);
     let n_train = messages.len() - scored.len();
     if let Some(path) = get("--scores") {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());

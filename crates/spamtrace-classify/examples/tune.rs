@@ -13,6 +13,9 @@ use spamtrace_classify::eval::{load_messages, read_trec_index, recall_at_fpr, ro
 use spamtrace_classify::features::{FeatureSet, Featurizer, Slots};
 use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
 
+#[path = "tune/experiments.rs"]
+mod experiments;
+
 #[derive(Clone, Copy, Debug)]
 enum Loss {
     Logistic,
@@ -150,6 +153,10 @@ fn main() {
     );
     if std::env::var_os("EXPLAIN").is_some() {
         explain_validation_errors(&messages, &analyses, n_train);
+        return;
+    }
+    if std::env::var_os("EXP").is_some() {
+        experiments::run_all(&analyses, &labels, n_train);
         return;
     }
     let base = Learner {
@@ -294,7 +301,7 @@ fn explain_validation_errors(messages: &[(Vec<u8>, Label)], analyses: &[Analysis
     let batch: Vec<_> = analyses[..n_60]
         .iter()
         .zip(messages)
-        .map(|(a, (_, l))| (Model::message_key(a), m.slots_of(a), *l))
+        .map(|(a, (_, l))| (Model::message_key(a), m.features_of(a), *l))
         .collect();
     m.train_batch(&batch, cfg.passes);
     let mut scored: Vec<(f32, usize)> = (n_60..n_train)

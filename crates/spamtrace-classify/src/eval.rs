@@ -6,7 +6,8 @@
 //! before the model learns them (the online protocol on the last fifth of the
 //! training half).
 
-use crate::model::{Calibration, Model, ModelConfig, Thresholds, Verdict};
+use crate::model::{Calibration, Features, Model, ModelConfig, Thresholds, Verdict};
+use crate::tokens::TokenModelConfig;
 use serde::Serialize;
 use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
 use std::path::{Path, PathBuf};
@@ -156,9 +157,20 @@ pub fn evaluate_split(
     split: f64,
     config: ModelConfig,
 ) -> (Model, EvalReport, Vec<Scored>) {
+    evaluate_split_with(messages, split, config, None)
+}
+
+/// [`evaluate_split`] with the optional token model added to the linear
+/// model (see [`Model::with_token_model`]).
+pub fn evaluate_split_with(
+    messages: &[(Vec<u8>, Label)],
+    split: f64,
+    config: ModelConfig,
+    tokens: Option<TokenModelConfig>,
+) -> (Model, EvalReport, Vec<Scored>) {
     let n_train = ((messages.len() as f64) * split.clamp(0.0, 1.0)).floor() as usize;
     let t0 = Instant::now();
-    let model = train_calibrated(&messages[..n_train], config);
+    let model = train_calibrated_with(&messages[..n_train], config, tokens);
     let train_secs = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let mut scored = Vec::with_capacity(messages.len() - n_train);
@@ -191,25 +203,35 @@ pub fn evaluate_split(
 /// the final model learns everything. Thresholds: at most 0.1% of held-out
 /// ham called spam, at most 1% of held-out spam called ham.
 pub fn train_calibrated(messages: &[(Vec<u8>, Label)], config: ModelConfig) -> Model {
-    let probe = Model::new(config);
-    let batch: Vec<(Option<u64>, Vec<u32>, Label)> = messages
+    train_calibrated_with(messages, config, None)
+}
+
+/// [`train_calibrated`] with the optional token model added to the linear
+/// model (see [`Model::with_token_model`]).
+pub fn train_calibrated_with(
+    messages: &[(Vec<u8>, Label)],
+    config: ModelConfig,
+    tokens: Option<TokenModelConfig>,
+) -> Model {
+    let probe = Model::with_token_model(config, tokens);
+    let batch: Vec<(Option<u64>, Features, Label)> = messages
         .iter()
         .map(|(bytes, label)| {
             let a = parse(bytes);
-            (Model::message_key(&a), probe.slots_of(&a), *label)
+            (Model::message_key(&a), probe.features_of(&a), *label)
         })
         .collect();
     drop(probe);
     let n = batch.len();
     let mut points = Vec::with_capacity(n * 2 / 5);
     for (from, to) in [(n * 3 / 5, n * 4 / 5), (n * 4 / 5, n)] {
-        let mut m = Model::new(config);
+        let mut m = Model::with_token_model(config, tokens);
         m.train_batch(&batch[..from], config.passes);
-        for (_, slots, label) in &batch[from..to] {
-            points.push((m.log_odds_of_slots(slots), *label == Label::Spam));
+        for (_, features, label) in &batch[from..to] {
+            points.push((m.log_odds_of_features(features), *label == Label::Spam));
         }
     }
-    let mut model = Model::new(config);
+    let mut model = Model::with_token_model(config, tokens);
     model.train_batch(&batch, config.passes);
     model.calibration = Calibration::fit(&points);
     let calibrated: Vec<(f32, bool)> = points

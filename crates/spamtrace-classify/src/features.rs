@@ -237,11 +237,30 @@ fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ load_tail(rest)).wrapping_mul(K);
     }
     (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K)
+}
+
+/// The 1 to 7 bytes of `rest` as a little-endian word padded with zeros
+/// (the same value as copying them into a zeroed `[u8; 8]`), with two or
+/// three loads instead of a `memcpy` call of variable length: most words
+/// end in such a tail, so this is on the hottest path.
+#[inline]
+fn load_tail(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    if n >= 4 {
+        // Two overlapping 4-byte loads; the shared bytes are equal, so OR
+        // puts every byte at its own position.
+        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
+        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]) as u64;
+        lo | hi << (8 * (n - 4))
+    } else {
+        // Positions 0, n/2 and n-1 cover every byte of 1 to 3.
+        rest[0] as u64
+            | (rest[n / 2] as u64) << (8 * (n / 2))
+            | (rest[n - 1] as u64) << (8 * (n - 1))
+    }
 }
 
 #[inline]
@@ -310,11 +329,15 @@ impl Sink for Slots {
     fn add(&mut self, hash: u64, _describe: impl FnOnce() -> String) {
         let s = slot_of(hash, self.shift);
         let word = &mut self.seen[(s / 64) as usize];
-        let bit = 1u64 << (s % 64);
-        if *word & bit == 0 {
-            *word |= bit;
-            self.slots.push(s);
-        }
+        // Branch-free: whether a slot is new is data the CPU cannot
+        // predict (text repeats words at random), and a mispredicted branch
+        // waiting on a bitset load costs more than the whole insert. So the
+        // slot is always written, and kept by setting the length.
+        let new = ((*word >> (s % 64)) & 1) ^ 1;
+        *word |= 1u64 << (s % 64);
+        let len = self.slots.len();
+        self.slots.push(s);
+        self.slots.truncate(len + new as usize);
     }
     fn len(&self) -> usize {
         self.slots.len()
@@ -800,24 +823,21 @@ impl Featurizer {
     fn char4<S: Sink>(&self, text: &[u8], out: &mut Capped<'_, S>) {
         // Lowercased, whitespace runs folded to one space: layout noise
         // (line breaks, padding) must not create new grams.
-        let fold = self.set.fold_digits;
+        let map = if self.set.fold_digits {
+            &CHAR4_FOLDED
+        } else {
+            &CHAR4
+        };
         let mut window: u32 = 0;
         let mut filled = 0u32;
         let mut last_space = true;
         for &b in text {
-            let c = if b.is_ascii_whitespace() {
-                if last_space {
-                    continue;
-                }
-                last_space = true;
-                b' '
-            } else if fold && b.is_ascii_digit() {
-                last_space = false;
-                b'0'
-            } else {
-                last_space = false;
-                b.to_ascii_lowercase()
-            };
+            let c = map[b as usize];
+            let space = c == b' ';
+            if space && last_space {
+                continue;
+            }
+            last_space = space;
             window = (window << 8) | c as u32;
             filled += 1;
             if filled >= 4 {
@@ -835,6 +855,31 @@ impl Featurizer {
         }
     }
 }
+
+/// How [`Featurizer::char4`] sees a byte: whitespace as a space, letters
+/// lowercased, everything else as itself.
+static CHAR4: [u8; 256] = {
+    let mut t = LOWER;
+    let mut i = 0;
+    while i < 256 {
+        if (i as u8).is_ascii_whitespace() {
+            t[i] = b' ';
+        }
+        i += 1;
+    }
+    t
+};
+
+/// [`CHAR4`] with digits folded to `0`.
+static CHAR4_FOLDED: [u8; 256] = {
+    let mut t = CHAR4;
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = b'0';
+        d += 1;
+    }
+    t
+};
 
 /// Receiving-side headers: written by the mailbox that kept the message
 /// (delivery address, local spam and virus filters, mail client status),
@@ -873,7 +918,14 @@ fn non_ascii_class(b: &[u8]) -> u64 {
     if b.is_empty() {
         return 0;
     }
-    let high = b.iter().filter(|c| **c >= 0x80).count();
+    // Eight bytes at a time: the high bit of each byte is what counts.
+    let mut chunks = b.chunks_exact(8);
+    let mut high = 0usize;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        high += (w & 0x8080_8080_8080_8080).count_ones() as usize;
+    }
+    high += chunks.remainder().iter().filter(|c| **c >= 0x80).count();
     match high * 100 / b.len() {
         0 if high == 0 => 1,
         0..5 => 2,
@@ -1010,18 +1062,18 @@ impl<'a> Tokens<'a> {
     }
 
     fn next_token(&mut self) -> Option<Token<'_>> {
+        let text = self.text;
         loop {
-            let text = self.text;
-            while self.pos < text.len() && !is_word_byte(text[self.pos]) {
-                self.pos += 1;
-            }
-            if self.pos >= text.len() {
+            let Some(skip) = text[self.pos..].iter().position(|&b| is_word_byte(b)) else {
+                self.pos = text.len();
                 return None;
-            }
-            let start = self.pos;
-            while self.pos < text.len() && is_word_byte(text[self.pos]) {
-                self.pos += 1;
-            }
+            };
+            let start = self.pos + skip;
+            let run = text[start..]
+                .iter()
+                .position(|&b| !is_word_byte(b))
+                .unwrap_or(text.len() - start);
+            self.pos = start + run;
             // Trim joiners at the ends: "-- " and "'quoted'" are not words.
             let mut s = start;
             let mut e = self.pos;
@@ -1038,26 +1090,50 @@ impl<'a> Tokens<'a> {
             if len > self.max {
                 return Some(Token::Long(len));
             }
+            // One pass: lowercase (and fold digits) through a table, and
+            // count the digits for the digit-run check below.
+            let map = if self.fold_digits {
+                &LOWER_FOLDED
+            } else {
+                &LOWER
+            };
+            let mut digits = 0usize;
             for (d, &b) in self.buf.iter_mut().zip(&text[s..e]) {
-                *d = b.to_ascii_lowercase();
+                *d = map[b as usize];
+                digits += b.is_ascii_digit() as usize;
             }
             // Long digit runs (phone numbers, IDs) are one feature per length.
-            if len > 4 && self.buf[..len].iter().all(|b| b.is_ascii_digit()) {
+            if len > 4 && digits == len {
                 self.buf[0] = b'#';
                 self.buf[1] = b'0' + len.min(9) as u8;
                 return Some(Token::Word(&self.buf[..2], s, e));
-            }
-            if self.fold_digits {
-                for b in &mut self.buf[..len] {
-                    if b.is_ascii_digit() {
-                        *b = b'0';
-                    }
-                }
             }
             return Some(Token::Word(&self.buf[..len], s, e));
         }
     }
 }
+
+/// ASCII lowercase of every byte, as a table.
+static LOWER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).to_ascii_lowercase();
+        i += 1;
+    }
+    t
+};
+
+/// [`LOWER`], with every digit folded to `0` as well.
+static LOWER_FOLDED: [u8; 256] = {
+    let mut t = LOWER;
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = b'0';
+        d += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -1084,6 +1160,30 @@ mod tests {
         );
         assert_eq!(words_of(&"x".repeat(100)), vec!["<long 100>"]);
         assert_eq!(words_of("Grüße aus Köln"), vec!["grüße", "aus", "köln"]);
+    }
+
+    #[test]
+    fn tail_loads_equal_a_zero_padded_copy() {
+        let bytes: Vec<u8> = (1..=7u8).map(|i| i.wrapping_mul(37) | 0x80).collect();
+        for n in 1..=7 {
+            let mut buf = [0u8; 8];
+            buf[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(load_tail(&bytes[..n]), u64::from_le_bytes(buf), "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn slots_keep_the_first_of_each_in_order() {
+        let mut s = Slots::new(16);
+        for h in [5u64, 9, 5, 7, 9, 9, 1, 7] {
+            s.add(h, String::new);
+        }
+        let want: Vec<u32> = [5u64, 9, 7, 1].iter().map(|&h| slot_of(h, 48)).collect();
+        assert_eq!(s.slots, want);
+        s.clear();
+        assert!(s.is_empty());
+        s.add(9, String::new);
+        assert_eq!(s.slots, [slot_of(9, 48)], "clearing forgets what was seen");
     }
 
     #[test]

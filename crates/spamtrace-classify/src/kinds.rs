@@ -32,7 +32,7 @@
 //! malware, stock, counterfeit and lottery have five or fewer messages each in
 //! the set, so their figures say little.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 use spamtrace_mail::Analysis;
 use std::sync::OnceLock;
@@ -639,14 +639,19 @@ fn lexicon() -> &'static Lexicon {
                 meta.push((*kind, *weight));
             }
         }
+        // A full DFA: one table lookup per byte, several times faster than
+        // the default NFA on 32 KiB of text, for a few hundred KB of memory
+        // built once. Same matches (the match kind decides those).
         let matcher = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("the built-in lexicon is a valid pattern set");
         let brand_matcher = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(BRANDS.iter().map(|(b, _)| *b))
             .expect("the built-in brand list is a valid pattern set");
         Lexicon {

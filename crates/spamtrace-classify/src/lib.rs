@@ -27,9 +27,11 @@ pub mod eval;
 pub mod features;
 pub mod kinds;
 mod model;
+pub mod tokens;
 
 pub use kinds::{KindEvidence, ScamKind, detect_kind, kind_evidence};
 pub use model::{
-    Calibration, Classification, Contribution, FORMAT_VERSION, Loss, Model, ModelConfig,
+    Calibration, Classification, Contribution, FORMAT_VERSION, Features, Loss, Model, ModelConfig,
     ModelError, Thresholds, Verdict,
 };
+pub use tokens::TokenModelConfig;

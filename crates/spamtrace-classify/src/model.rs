@@ -15,6 +15,7 @@
 use crate::features::{Describe, FeatureSet, Featurizer, Slots};
 
 use crate::kinds::{ScamKind, detect_kind};
+use crate::tokens::{TokenModel, TokenModelConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use spamtrace_mail::{Analysis, Label};
@@ -206,7 +207,36 @@ impl Default for Calibration {
 impl Calibration {
     /// Fit on `(log_odds, is_spam)` pairs (Platt 1999, with his smoothed
     /// targets; Newton's method on the two parameters).
+    /// The scores are standardised first (and the slope scaled back), so
+    /// that Newton's method, started at slope 1, converges whatever their
+    /// scale (the ensemble's raw scores reach the hundreds).
     pub fn fit(points: &[(f32, bool)]) -> Calibration {
+        let n = points.len().max(1) as f64;
+        let mean = points.iter().map(|p| p.0 as f64).sum::<f64>() / n;
+        let sd = (points
+            .iter()
+            .map(|p| (p.0 as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        if !(sd.is_finite() && sd > 1e-12) {
+            return Calibration::default();
+        }
+        let scaled: Vec<(f32, bool)> = points
+            .iter()
+            .map(|p| ((p.0 as f64 / sd) as f32, p.1))
+            .collect();
+        let c = Calibration::fit_unit(&scaled);
+        if c == Calibration::default() {
+            return c;
+        }
+        Calibration {
+            a: (c.a as f64 / sd) as f32,
+            b: c.b,
+        }
+    }
+
+    fn fit_unit(points: &[(f32, bool)]) -> Calibration {
         let pos = points.iter().filter(|p| p.1).count() as f64;
         let neg = points.len() as f64 - pos;
         if pos == 0.0 || neg == 0.0 {
@@ -342,11 +372,15 @@ pub struct Model {
     trained: HashMap<u64, TrainedMessage>,
     /// Training updates applied (messages, including relabels).
     updates: u64,
+    /// The token model of the ensemble, if any.
+    tokens: Option<TokenModel>,
 }
 
 const MAGIC: &[u8; 8] = b"SPTRMDL\x01";
 /// The model file layout version; bump when the layout or the features change.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3 added the token model section; version 2 files (linear model
+/// only) are still read.
+pub const FORMAT_VERSION: u32 = 3;
 
 thread_local! {
     static SLOTS: RefCell<Option<Slots>> = const { RefCell::new(None) };
@@ -369,6 +403,7 @@ impl Model {
             thresholds: Thresholds::default(),
             trained: HashMap::new(),
             updates: 0,
+            tokens: None,
         }
     }
 
@@ -439,7 +474,7 @@ impl Model {
 
     /// Raw log-odds of spam (uncalibrated).
     pub fn log_odds(&self, a: &Analysis) -> f32 {
-        self.with_slots(a, |s| self.log_odds_of_slots(s))
+        self.with_features(a, |s, k| self.log_odds_of_split(s, k))
     }
 
     /// Score, verdict and (unless ham) scam kind of one message.
@@ -470,11 +505,17 @@ impl Model {
             return false;
         }
         let lr = self.learning_rate;
-        let slots = self.slots_of(a);
+        let Features { slots, token_slots } = self.features_of(a);
         if let Some(p) = previous {
             for &s in &slots {
                 self.weights[s as usize] -= p.step;
             }
+        }
+        if let Some(t) = &mut self.tokens {
+            if let Some(p) = previous {
+                t.learn(&slots[..token_slots], p.label, false);
+            }
+            t.learn(&slots[..token_slots], label, true);
         }
         let step = self.learn_slots(&slots, label, lr);
         if let Some(k) = key {
@@ -514,32 +555,40 @@ impl Model {
     /// Messages already learnt with the same label are skipped; relabelled
     /// ones are undone first, as in [`Model::train`]. Each message's total
     /// step over all passes is remembered, so a later relabel undoes all of
-    /// it. `slots[i]` must be `self.slots_of(&analyses[i])`.
-    pub fn train_batch(&mut self, batch: &[(Option<u64>, Vec<u32>, Label)], passes: u32) {
+    /// it. The token model (if any) counts each message once.
+    /// `features[i]` must be `self.features_of(&analyses[i])`.
+    pub fn train_batch(&mut self, batch: &[(Option<u64>, Features, Label)], passes: u32) {
         let mut steps = vec![0.0f32; batch.len()];
         let mut active = vec![true; batch.len()];
         let mut in_batch = std::collections::HashSet::new();
-        for (i, (key, slots, label)) in batch.iter().enumerate() {
+        for (i, (key, features, label)) in batch.iter().enumerate() {
             // A message twice in one batch is learnt once.
             if key.is_some_and(|k| !in_batch.insert(k)) {
                 active[i] = false;
                 continue;
             }
+            let token_slots = &features.slots[..features.token_slots];
             if let Some(p) = key.and_then(|k| self.trained.get(&k).copied()) {
                 if p.label == *label {
                     active[i] = false;
-                } else {
-                    for &s in slots {
-                        self.weights[s as usize] -= p.step;
-                    }
+                    continue;
                 }
+                for &s in &features.slots {
+                    self.weights[s as usize] -= p.step;
+                }
+                if let Some(t) = &mut self.tokens {
+                    t.learn(token_slots, p.label, false);
+                }
+            }
+            if let Some(t) = &mut self.tokens {
+                t.learn(token_slots, *label, true);
             }
         }
         let lr = self.learning_rate;
         for _ in 0..passes.max(1) {
-            for (i, (_, slots, label)) in batch.iter().enumerate() {
+            for (i, (_, features, label)) in batch.iter().enumerate() {
                 if active[i] {
-                    steps[i] += self.learn_slots(slots, *label, lr);
+                    steps[i] += self.learn_slots(&features.slots, *label, lr);
                 }
             }
         }
@@ -556,6 +605,9 @@ impl Model {
                 );
             }
         }
+        if let Some(t) = &self.tokens {
+            t.prepare();
+        }
     }
 
     /// The key under which [`Model::train`] remembers a message (from its
@@ -567,21 +619,34 @@ impl Model {
     /// Extract the deduplicated slots of a message (for experiments that
     /// featurize once and train many times).
     pub fn slots_of(&self, a: &Analysis) -> Vec<u32> {
-        self.with_slots(a, |s| s.to_vec())
+        self.with_features(a, |s, _| s.to_vec())
     }
 
     /// The features that pushed this message's score most, strongest first,
     /// in words. Features hashing to the same slot are merged.
     pub fn explain(&self, a: &Analysis, top: usize) -> Vec<Contribution> {
         let mut d = Describe::new(self.bits);
-        self.featurizer.extract(a, &mut d);
+        let token_slots = self.extract_split(a, &mut d);
         let v = feature_value(d.features.len());
         let mut out: Vec<Contribution> = d
             .features
             .into_iter()
-            .map(|(slot, feature)| Contribution {
-                feature,
-                weight: self.weights[slot as usize] * v,
+            .enumerate()
+            .map(|(i, (slot, feature))| {
+                let linear = self.weights[slot as usize] * v;
+                match &self.tokens {
+                    Some(t) if i < token_slots => {
+                        let (evidence, spam, ham) = t.evidence(slot);
+                        Contribution {
+                            feature: format!("{feature} (in {spam} spam, {ham} ham trained)"),
+                            weight: linear + t.config.weight * evidence,
+                        }
+                    }
+                    _ => Contribution {
+                        feature,
+                        weight: linear,
+                    },
+                }
             })
             .filter(|c| c.weight != 0.0)
             .collect();
@@ -684,6 +749,13 @@ impl Model {
             });
             b.extend_from_slice(&t.step.to_le_bytes());
         }
+        match &self.tokens {
+            None => b.push(0),
+            Some(t) => {
+                b.push(1);
+                t.write(&mut b);
+            }
+        }
         let digest = Sha256::digest(&b);
         b.extend_from_slice(&digest);
         b
@@ -705,7 +777,7 @@ impl Model {
             pos: MAGIC.len(),
         };
         let version = r.u32().ok_or_else(|| corrupt("cut short in the header"))?;
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != 2 {
             return Err(ModelError::Version {
                 path: name.to_string(),
                 found: version,
@@ -774,6 +846,22 @@ impl Model {
             let step = r.f32().ok_or_else(short)?;
             trained.insert(key, TrainedMessage { label, step });
         }
+        // Version 2 files end here: the linear model alone.
+        let tokens = if version == 2 {
+            None
+        } else {
+            match r.u8().ok_or_else(short)? {
+                0 => None,
+                1 => {
+                    let mut pos = r.pos;
+                    let t = TokenModel::read(body, &mut pos, bits).map_err(corrupt)?;
+                    r.pos = pos;
+                    t.prepare();
+                    Some(t)
+                }
+                _ => return Err(corrupt("bad token model flag")),
+            }
+        };
         if r.pos != body.len() {
             return Err(corrupt("trailing bytes"));
         }
@@ -797,6 +885,7 @@ impl Model {
             thresholds,
             trained,
             updates,
+            tokens,
         })
     }
 }
@@ -933,7 +1022,7 @@ mod tests {
         let mut m = small_model();
         let spam = msg("e1", "cheap pills", "buy cheap pills today");
         let ham = msg("e2", "lunch", "see you at lunch tomorrow");
-        let item = |m: &Model, a: &Analysis, l| (Model::message_key(a), m.slots_of(a), l);
+        let item = |m: &Model, a: &Analysis, l| (Model::message_key(a), m.features_of(a), l);
         let batch = vec![item(&m, &spam, Label::Spam), item(&m, &ham, Label::Ham)];
         m.train_batch(&batch, 5);
         let (s1, h1) = (m.log_odds(&spam), m.log_odds(&ham));
@@ -1107,5 +1196,234 @@ mod tests {
         assert_eq!(t.verdict(0.5), Verdict::Unsure);
         assert_eq!(t.verdict(0.01), Verdict::Ham);
         assert_eq!(Verdict::parse("UNSURE"), Some(Verdict::Unsure));
+    }
+}
+
+/// A message's extracted features: every slot (the linear model reads all),
+/// of which the first `token_slots` are the token model's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Features {
+    /// Distinct feature slots, the token model's first.
+    pub slots: Vec<u32>,
+    /// How many of `slots` the token model reads.
+    pub token_slots: usize,
+}
+
+/// The token model reads a subset of the model's features.
+fn restrict_tokens(t: TokenModelConfig, features: FeatureSet) -> TokenModelConfig {
+    TokenModelConfig {
+        features: FeatureSet::from_bits(t.features.to_bits() & features.to_bits()),
+        ..t
+    }
+}
+
+impl Model {
+    /// Extract a message's features into `sink`: the token model's groups
+    /// first, then the rest of the model's groups (the same features, in the
+    /// same order, as one pass over the model's set when the token set is
+    /// the model's set minus the character 4-grams, which come last).
+    /// Returns how many features came from the token model's pass.
+    fn extract_split<S: crate::features::Sink>(&self, a: &Analysis, sink: &mut S) -> usize {
+        match &self.tokens {
+            None => {
+                self.featurizer.extract(a, sink);
+                0
+            }
+            Some(t) => {
+                let first = Featurizer {
+                    set: t.config.features,
+                    limits: self.featurizer.limits,
+                };
+                first.extract(a, sink);
+                let k = sink.len();
+                let main = self.featurizer.set;
+                let mut rest = FeatureSet::from_bits(main.to_bits() & !first.set.to_bits());
+                rest.fold_digits = main.fold_digits;
+                Featurizer {
+                    set: rest,
+                    limits: self.featurizer.limits,
+                }
+                .extract(a, sink);
+                k
+            }
+        }
+    }
+
+    fn with_features<R>(&self, a: &Analysis, f: impl FnOnce(&[u32], usize) -> R) -> R {
+        if self.tokens.is_none() {
+            return self.with_slots(a, |s| f(s, 0));
+        }
+        SLOTS.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let slots = match guard.as_mut() {
+                Some(s) if s.slots.capacity() > 0 && slot_bits(s) == self.bits => s,
+                _ => guard.insert(Slots::new(self.bits)),
+            };
+            slots.clear();
+            let k = self.extract_split(a, slots);
+            let r = f(&slots.slots, k);
+            slots.clear();
+            r
+        })
+    }
+
+    /// The ensemble's raw score: the linear model's log-odds plus the token
+    /// model's weighted score of the first `token_slots` slots.
+    #[inline]
+    fn log_odds_of_split(&self, slots: &[u32], token_slots: usize) -> f32 {
+        let linear = self.log_odds_of_slots(slots);
+        match &self.tokens {
+            Some(t) => linear + t.config.weight * t.score(&slots[..token_slots]),
+            None => linear,
+        }
+    }
+
+    /// The raw (uncalibrated) score of already extracted features, as
+    /// [`Model::log_odds`] computes it.
+    pub fn log_odds_of_features(&self, features: &Features) -> f32 {
+        self.log_odds_of_split(&features.slots, features.token_slots)
+    }
+
+    /// Extract a message's features once (for experiments and batch training
+    /// that featurize once and train or score many times).
+    pub fn features_of(&self, a: &Analysis) -> Features {
+        self.with_features(a, |s, k| Features {
+            slots: s.to_vec(),
+            token_slots: k,
+        })
+    }
+
+    /// A fresh model with the optional second learner, the token model
+    /// (`tokens.rs`), whose score is added to the linear model's; `None`
+    /// is [`Model::new`]. Off in the shipped configuration: the ensemble won
+    /// every validation inside the training half but ranked the test half
+    /// far worse (README, "Second round").
+    pub fn with_token_model(config: ModelConfig, tokens: Option<TokenModelConfig>) -> Model {
+        let mut m = Model::new(config);
+        m.tokens = tokens.map(|t| TokenModel::new(restrict_tokens(t, config.features), m.bits));
+        m
+    }
+
+    /// The token model's settings, if the model has one.
+    pub fn token_model(&self) -> Option<TokenModelConfig> {
+        self.tokens.as_ref().map(|t| t.config)
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+    use spamtrace_mail::HeaderField;
+
+    fn msg(sha: &str, subject: &str, text: &str) -> Analysis {
+        Analysis {
+            sha256: format!("{sha:0<64}"),
+            subject: Some(subject.into()),
+            text: text.into(),
+            headers: vec![HeaderField {
+                name: "Subject".into(),
+                value: subject.into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn model(token_model: Option<TokenModelConfig>) -> Model {
+        let config = ModelConfig {
+            hash_bits: 16,
+            ..Default::default()
+        };
+        Model::with_token_model(config, token_model)
+    }
+
+    #[test]
+    fn token_features_come_first_and_match_one_pass_extraction() {
+        let with = model(Some(TokenModelConfig::DEFAULT));
+        let without = model(None);
+        let a = msg(
+            "a1",
+            "Cheap pills!",
+            "buy cheap pills online today, best prices 2002",
+        );
+        let f = with.features_of(&a);
+        assert!(f.token_slots > 3 && f.token_slots < f.slots.len(), "{f:?}");
+        // The same feature set as the single pass of the linear model alone.
+        let mut split = f.slots.clone();
+        let mut single = without.slots_of(&a);
+        split.sort_unstable();
+        single.sort_unstable();
+        assert_eq!(split, single);
+    }
+
+    #[test]
+    fn relabel_moves_token_counts_and_explain_names_them() {
+        let mut m = model(Some(TokenModelConfig::DEFAULT));
+        for i in 0..10 {
+            m.train(
+                &msg(&format!("aa{i}"), "cheap pills", "buy cheap pills"),
+                Label::Spam,
+            );
+            m.train(
+                &msg(&format!("bb{i}"), "lunch", "see you at lunch"),
+                Label::Ham,
+            );
+        }
+        let probe = msg("p1", "pills", "cheap pills");
+        assert!(m.log_odds(&probe) > 0.0);
+        let why = m.explain(&probe, 5);
+        assert!(
+            why.iter()
+                .any(|c| c.feature.contains("spam,") && c.weight > 0.0),
+            "{why:?}"
+        );
+        // Relabelling every spam as ham leaves no spam counts behind.
+        for i in 0..10 {
+            m.train(
+                &msg(&format!("aa{i}"), "cheap pills", "buy cheap pills"),
+                Label::Ham,
+            );
+        }
+        let t = m.tokens.as_ref().unwrap();
+        let (_, spam, _) = t.evidence(m.features_of(&probe).slots[0]);
+        assert_eq!(spam, 0);
+    }
+
+    #[test]
+    fn version_2_files_are_read_as_the_linear_model_alone() {
+        let mut m = model(None);
+        m.train(&msg("v1", "cheap pills", "buy pills"), Label::Spam);
+        let v3 = m.to_bytes();
+        // A version 2 file: no token section flag, version 2, new digest.
+        let mut v2 = v3[..v3.len() - 33].to_vec();
+        v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let digest = Sha256::digest(&v2);
+        v2.extend_from_slice(&digest);
+        let back = Model::from_bytes(&v2, "v2").unwrap();
+        assert!(back.token_model().is_none());
+        assert_eq!(back.weights, m.weights);
+        // A version 3 file with a token model survives a round trip.
+        let mut t = model(Some(TokenModelConfig::DEFAULT));
+        t.train(&msg("v2", "lunch", "see you"), Label::Ham);
+        let back = Model::from_bytes(&t.to_bytes(), "v3").unwrap();
+        assert_eq!(back.to_bytes(), t.to_bytes());
+        assert_eq!(back.token_model(), t.token_model());
+        // A bad token flag is corruption, not a default.
+        let mut bad = t.to_bytes();
+        let n = bad.len();
+        bad[token_flag_offset(&t)] = 7;
+        let digest = Sha256::digest(&bad[..n - 32]);
+        bad[n - 32..].copy_from_slice(&digest);
+        assert!(matches!(
+            Model::from_bytes(&bad, "m"),
+            Err(ModelError::Corrupt { .. })
+        ));
+    }
+
+    /// Where the token section flag sits in `m.to_bytes()`: the same bytes
+    /// precede it in the linear-only file, which ends with it.
+    fn token_flag_offset(m: &Model) -> usize {
+        let mut without = m.clone();
+        without.tokens = None;
+        without.to_bytes().len() - 33
     }
 }

@@ -36,9 +36,10 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
     let mut i = 0;
     let mut text_start = 0;
     while i < b.len() {
-        if b[i] != b'<' {
-            i += 1;
-            continue;
+        // Jump to the next tag (memchr scans many bytes per step).
+        match memchr::memchr(b'<', &b[i..]) {
+            Some(p) => i += p,
+            None => break,
         }
         // Flush the text before this tag.
         push_text(&mut out.text, &html[text_start..i], max_text);

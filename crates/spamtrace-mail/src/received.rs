@@ -29,18 +29,23 @@ pub(crate) fn hop_from(r: &Received<'_>) -> Hop {
             Some(Host::IpAddr(ip)) => Some(ip.to_string()),
             _ => None,
         });
+    let with = r.with.as_ref().map(|p| p.to_string());
+    // ESMTPS, ESMTPSA, LMTPS...: a protocol name ending in S means TLS.
+    let tls = r.tls_version.is_some()
+        || with.as_deref().is_some_and(|w| {
+            w.as_bytes()
+                .last()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&b'S'))
+        });
     Hop {
         from_host: r.from.as_ref().map(host_str),
         from_ip,
         from_rdns: r.from_iprev.as_ref().map(|s| s.to_ascii_lowercase()),
         helo: r.helo.as_ref().map(host_str),
         by: r.by.as_ref().map(host_str),
-        with: r.with.as_ref().map(|p| p.to_string()),
+        with,
         date: r.date.as_ref().map(|d| d.to_timestamp()),
-        tls: r.tls_version.is_some()
-            || r.with
-                .as_ref()
-                .is_some_and(|p| p.to_string().to_ascii_uppercase().ends_with('S')),
+        tls,
     }
 }
 

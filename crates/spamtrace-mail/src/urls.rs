@@ -49,7 +49,7 @@ pub fn extract_urls(text: &str, context: UrlContext, out: &mut Vec<UrlRef>, max:
             let end = url_end(b, start + 3);
             let rest = &text[start + 3..end];
             if let Some(canon) = canonical_scheme(scheme) {
-                let obf = canon != scheme.to_ascii_lowercase();
+                let obf = !canon.eq_ignore_ascii_case(scheme);
                 if let Some(u) = normalize(canon, rest, context, obf) {
                     push_unique(out, u);
                 }
@@ -75,7 +75,7 @@ pub fn url_from_attribute(
     let v = value.trim();
     let (scheme, rest) = v.split_once("://")?;
     let canon = canonical_scheme(scheme.trim())?;
-    let obf = canon != scheme.trim().to_ascii_lowercase();
+    let obf = !canon.eq_ignore_ascii_case(scheme.trim());
     let mut u = normalize(canon, rest, context, obf)?;
     if entity_encoded {
         u.obfuscated = true;
@@ -94,11 +94,16 @@ fn is_scheme_char(c: u8) -> bool {
 }
 
 fn canonical_scheme(s: &str) -> Option<&'static str> {
-    let l = s.to_ascii_lowercase();
-    Some(match l.as_str() {
-        "http" | "hxxp" | "hxtp" | "htxp" | "h**p" | "h++p" => "http",
-        "https" | "hxxps" | "h**ps" => "https",
-        "ftp" | "fxp" => "ftp",
+    // Lowercased on the stack: every known scheme is at most 5 bytes.
+    let mut buf = [0u8; 5];
+    let l = buf.get_mut(..s.len())?;
+    for (d, c) in l.iter_mut().zip(s.as_bytes()) {
+        *d = c.to_ascii_lowercase();
+    }
+    Some(match &*l {
+        b"http" | b"hxxp" | b"hxtp" | b"htxp" | b"h**p" | b"h++p" => "http",
+        b"https" | b"hxxps" | b"h**ps" => "https",
+        b"ftp" | b"fxp" => "ftp",
         _ => return None,
     })
 }
@@ -173,9 +178,10 @@ fn normalize(
         rest
     };
     let mut deobf = String::new();
+    // "[dot]" in any case needs a '[': look for one before lowercasing.
     let rest = if rest.contains("[.]")
         || rest.contains("(.)")
-        || rest.to_ascii_lowercase().contains("[dot]")
+        || (rest.contains('[') && rest.to_ascii_lowercase().contains("[dot]"))
     {
         obfuscated = true;
         deobf = rest
