@@ -907,7 +907,8 @@ fn message_key(sha256_hex: &str) -> Option<u64> {
     u64::from_str_radix(prefix, 16).ok()
 }
 
-fn put_varint(b: &mut Vec<u8>, mut v: u32) {
+/// LEB128: 7 bits a byte, low first (the model file's counts and slot gaps).
+pub(crate) fn put_varint(b: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
         b.push((v as u8) | 0x80);
         v >>= 7;
@@ -915,30 +916,31 @@ fn put_varint(b: &mut Vec<u8>, mut v: u32) {
     b.push(v as u8);
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
+/// Reads the model file's fields; `None` when the file is cut short.
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let s = self.b.get(self.pos..self.pos + N)?;
+        let s = self.b.get(self.pos..self.pos.checked_add(N)?)?;
         self.pos += N;
         s.try_into().ok()
     }
-    fn u8(&mut self) -> Option<u8> {
+    pub(crate) fn u8(&mut self) -> Option<u8> {
         self.take::<1>().map(|b| b[0])
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         self.take().map(u32::from_le_bytes)
     }
-    fn u64(&mut self) -> Option<u64> {
+    pub(crate) fn u64(&mut self) -> Option<u64> {
         self.take().map(u64::from_le_bytes)
     }
-    fn f32(&mut self) -> Option<f32> {
+    pub(crate) fn f32(&mut self) -> Option<f32> {
         self.take().map(f32::from_le_bytes)
     }
-    fn varint(&mut self) -> Option<u32> {
+    pub(crate) fn varint(&mut self) -> Option<u32> {
         let mut v = 0u32;
         for shift in (0..35).step_by(7) {
             let byte = self.u8()?;

@@ -26,6 +26,7 @@
 //! counts from one label to the other.
 
 use crate::features::FeatureSet;
+use crate::model::{Reader, put_varint};
 use spamtrace_mail::Label;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -227,7 +228,7 @@ impl TokenModel {
 
     /// Read a section written by [`TokenModel::write`] from `b[*pos..]`.
     pub(crate) fn read(b: &[u8], pos: &mut usize, bits: u32) -> Result<TokenModel, &'static str> {
-        let mut r = Bytes { b, pos: *pos };
+        let mut r = Reader { b, pos: *pos };
         let short = "cut short in the token model";
         let features = FeatureSet::from_bits(r.u32().ok_or(short)?);
         let robs = r.f32().ok_or(short)?;
@@ -329,44 +330,6 @@ fn ln_factorial(n: usize) -> f64 {
             let x = n as f64;
             x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + 1.0 / (12.0 * x)
         }
-    }
-}
-
-fn put_varint(b: &mut Vec<u8>, mut v: u32) {
-    while v >= 0x80 {
-        b.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    b.push(v as u8);
-}
-
-struct Bytes<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl Bytes<'_> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let s = self.b.get(self.pos..self.pos.checked_add(N)?)?;
-        self.pos += N;
-        s.try_into().ok()
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.take().map(u32::from_le_bytes)
-    }
-    fn f32(&mut self) -> Option<f32> {
-        self.take().map(f32::from_le_bytes)
-    }
-    fn varint(&mut self) -> Option<u32> {
-        let mut v = 0u32;
-        for shift in (0..35).step_by(7) {
-            let byte = self.take::<1>()?[0];
-            v |= ((byte & 0x7f) as u32).checked_shl(shift)?;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
     }
 }
 

@@ -216,16 +216,7 @@ impl Accumulator {
                     .keys
                     .into_iter()
                     .filter_map(|(k, mut b)| {
-                        if !b.is_sorted_by_key(|x| x.0) {
-                            b.sort_unstable();
-                        }
-                        b.dedup_by(|later, earlier| {
-                            let same = later.0 == earlier.0;
-                            if same {
-                                earlier.1 += later.1;
-                            }
-                            same
-                        });
+                        merge_buckets(&mut b);
                         let total: u64 = b.iter().map(|x| x.1).sum();
                         (total >= min_total.max(1)).then(|| (k.into_string(), b))
                     })
@@ -235,6 +226,20 @@ impl Accumulator {
             })
             .collect()
     }
+}
+
+/// Sort buckets by start and add up the counts of equal starts.
+fn merge_buckets(b: &mut BucketCounts) {
+    if !b.is_sorted_by_key(|x| x.0) {
+        b.sort_unstable();
+    }
+    b.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1 += later.1;
+        }
+        same
+    });
 }
 
 /// One series' non-empty buckets `(bucket_start, count)`, ascending.
@@ -394,14 +399,7 @@ impl SqliteStore {
             let mut buckets = counts.keys.pop().map(|k| k.1).unwrap_or_default();
             if let Some(e) = edges.remove(key) {
                 buckets.extend(e);
-                buckets.sort_unstable();
-                buckets.dedup_by(|later, earlier| {
-                    let same = later.0 == earlier.0;
-                    if same {
-                        earlier.1 += later.1;
-                    }
-                    same
-                });
+                merge_buckets(&mut buckets);
             }
             let total: u64 = buckets.iter().map(|x| x.1).sum();
             if total == 0 {
