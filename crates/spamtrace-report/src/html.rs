@@ -575,7 +575,7 @@ fn rotations(page: &mut String, data: &ReportData) {
         }
         let _ = write!(
             page,
-            r#"<tr><td class="mail">{}</td><td class="num">{}</td><td>{}</td><td>{}</td><td class="mail">{}</td></tr>"#,
+            r#"<tr><td class="mail">{}</td><td class="num">{}</td><td class="when">{}</td><td class="when">{}</td><td class="mail">{}</td></tr>"#,
             esc_clip(&r.campaign, 80),
             r.domains.len(),
             esc(&day_time(r.first, "%Y-%m-%d %H:%M")),
