@@ -95,7 +95,9 @@ pub fn sample(text: &dyn Fn(&str) -> String) -> ReportData {
         other_changes: vec![],
         rotations: vec![spamtrace_report::Rotation {
             campaign: text("c-0001"),
-            domains: (0..12).map(|i| text(&format!("pills{i}.example"))).collect(),
+            domains: (0..12)
+                .map(|i| text(&format!("pills{i}.example")))
+                .collect(),
             first: start + 86_400,
             last: end - 86_400,
             changes: 23,
