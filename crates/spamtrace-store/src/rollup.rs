@@ -110,6 +110,7 @@ pub(crate) fn rebuild(tx: &rusqlite::Connection) -> Result<(), StoreError> {
              FROM sightings INDEXED BY sightings_spam_seen WHERE is_spam = 1",
         )?;
         let mut rows = st.query([])?;
+        let mut pending = 0;
         while let Some(r) = rows.next()? {
             let key = |i: usize| -> rusqlite::Result<Option<&str>> {
                 Ok(match r.get_ref(i)? {
@@ -118,10 +119,20 @@ pub(crate) fn rebuild(tx: &rusqlite::Connection) -> Result<(), StoreError> {
                 })
             };
             counts.add(r.get(0)?, [key(1)?, key(2)?, key(3)?, key(4)?, key(5)?], 1);
+            pending += 1;
+            // Written in slices (each merges with what is stored), so a store
+            // of a million sender networks is rebuilt in bounded memory.
+            if pending == REBUILD_SLICE {
+                std::mem::take(&mut counts).write(tx)?;
+                pending = 0;
+            }
         }
     }
     counts.write(tx)
 }
+
+/// Sightings counted in memory before a rebuild writes them out.
+const REBUILD_SLICE: usize = if cfg!(test) { 7 } else { 20_000 };
 
 /// The counts of a stored row; a short or long blob (never written so) is
 /// read as far as it goes.
