@@ -108,21 +108,36 @@ pub struct RawMessage {
     pub envelope: Envelope,
 }
 
+/// The earliest receive time taken from a message: 1 January 1990 (older
+/// dates in spam are forged or broken clocks).
+pub const EARLIEST_PLAUSIBLE: i64 = 631_152_000;
+
+/// How far past `now` a message's own date may lie (clock skew).
+pub const FUTURE_SLACK_SECS: i64 = 2 * 86_400;
+
 /// The receive time of a message and the clock it came from: the trap's clock
 /// or the mbox `From ` line (in the envelope), else the topmost Received date,
-/// else the Date header, else `now`.
+/// else the Date header, else `now`. Dates the message carries are hostile
+/// input: one before 1990 or more than two days after `now` is passed over
+/// (a year-9999 Date must not stretch every time series to that year).
 pub fn resolve_received_at(
     envelope: &Envelope,
     analysis: &crate::Analysis,
     now: i64,
 ) -> (i64, TimeSource) {
-    if let Some(t) = envelope.received_at {
+    let plausible =
+        |t: i64| (EARLIEST_PLAUSIBLE..=now.saturating_add(FUTURE_SLACK_SECS)).contains(&t);
+    if let Some(t) = envelope.received_at
+        && (t.1 == TimeSource::Trap || plausible(t.0))
+    {
         return t;
     }
-    if let Some(t) = analysis.received.iter().find_map(|h| h.date) {
+    if let Some(t) = analysis.received.iter().find_map(|h| h.date)
+        && plausible(t)
+    {
         return (t, TimeSource::Received);
     }
-    if let Some(t) = analysis.date {
+    if let Some(t) = analysis.date.filter(|&t| plausible(t)) {
         return (t, TimeSource::DateHeader);
     }
     (now, TimeSource::Ingest)

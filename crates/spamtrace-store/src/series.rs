@@ -113,7 +113,7 @@ impl DimCounts {
         let counts = crate::rollup::decode(blob);
         let mut slot = None; // a key with no count in range is no series
         for (h, &n) in counts.iter().enumerate().take(HOURS_PER_WEEK) {
-            let t = week_start + h as i64 * HOUR;
+            let t = week_start.saturating_add(h as i64 * HOUR);
             if n > 0 && t >= hours.0 && t < hours.1 {
                 let k = *slot.get_or_insert_with(|| self.slot(key));
                 self.add_at(bucket_secs, k, t, n as u64);

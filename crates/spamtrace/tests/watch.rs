@@ -121,3 +121,80 @@ fn demo_finds_the_takedown_and_writes_a_safe_report() {
     let html2 = std::fs::read_to_string(&r2).unwrap();
     assert!(html2.contains("Storefront domain rotation"));
 }
+
+/// A Date or Received header from year 9999 or 1971 is hostile input: it must
+/// not become the message's time (old mail in a 70,000-year series) nor make
+/// the views allocate a bucket per hour of that span.
+#[test]
+fn implausible_dates_do_not_stretch_the_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    let dates = [
+        "Fri, 31 Dec 9999 23:59:59 +0000",
+        "Fri, 1 Jan 1971 00:00:00 +0000",
+        "Wed, 16 Mar 2011 14:00:00 +0000",
+    ];
+    for (i, date) in dates.iter().enumerate() {
+        std::fs::write(
+            mail.join(format!("{i}.eml")),
+            format!(
+                "Received: from x ([192.0.2.{i}]) by trap; {date}\r\nDate: {date}\r\nFrom: a@example.com\r\nTo: b@example.com\r\nSubject: cheap pills {i}\r\n\r\nbuy now http://pills{i}.example/\r\n"
+            ),
+        )
+        .unwrap();
+    }
+    let data = dir.path().join("data");
+    ok(
+        &data,
+        &["ingest", "--label", "spam", mail.to_str().unwrap()],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let times: Vec<String> = ok(&data, &["messages", "--json"])
+        .lines()
+        .map(|l| {
+            let m: serde_json::Value = serde_json::from_str(l).unwrap();
+            m["received_at"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(
+        times.iter().any(|t| t.starts_with("2011-03-16")),
+        "{times:?}"
+    );
+    assert!(
+        !times
+            .iter()
+            .any(|t| t.starts_with("9999") || t.starts_with("1971")),
+        "{times:?}"
+    );
+    let v = json(
+        &data,
+        &["volume", "--by", "total", "--bucket", "1h", "--json"],
+    );
+    let counts = v["series"][0]["counts"].as_array().unwrap().len() as i64;
+    // From 2011 to now, hourly: bounded by the real span, not by year 9999.
+    assert!(counts <= (now - 1_300_000_000) / 3600 + 2, "{counts}");
+    let c = run(&data, &["changes", "--json"]);
+    assert!(c.status.success());
+    // Fifteen years of minutes is refused with advice, not allocated.
+    let m = run(&data, &["volume", "--bucket", "1m"]);
+    assert!(!m.status.success());
+    let err = String::from_utf8_lossy(&m.stderr);
+    assert!(err.contains("--since") && err.contains("--bucket"), "{err}");
+    let narrow = run(
+        &data,
+        &[
+            "volume",
+            "--bucket",
+            "1m",
+            "--since",
+            "2011-03-16",
+            "--until",
+            "2011-03-17",
+        ],
+    );
+    assert!(narrow.status.success());
+}

@@ -65,8 +65,23 @@ fn series_range(
     };
     let start = since.unwrap_or(first).div_euclid(bucket_secs) * bucket_secs;
     let end = until.unwrap_or(last + 1).max(start + 1);
+    let buckets = (end - start) / bucket_secs.max(1);
+    if buckets > MAX_BUCKETS_PER_SERIES {
+        anyhow::bail!(
+            "{} to {} is {buckets} buckets of {}, more than {MAX_BUCKETS_PER_SERIES} per series: narrow the period with --since/--until or use a larger --bucket",
+            format_time(start),
+            format_time(end),
+            bucket_format(bucket_secs)
+        );
+    }
     Ok(Some((start, end)))
 }
+
+/// Limits on what a view draws out in memory: buckets in one series (a
+/// century of hours), and buckets over all series a view holds at once
+/// (8 bytes each: 1.6 GB).
+const MAX_BUCKETS_PER_SERIES: i64 = 1_000_000;
+const MAX_BUCKETS_HELD: u64 = 200_000_000;
 
 /// The series named `name` over `[start, end)` from its non-empty buckets.
 fn to_series(name: String, range: (i64, i64), bucket_secs: i64, buckets: &[(i64, u64)]) -> Series {
@@ -101,6 +116,15 @@ pub fn load_series_multi(
         return Ok(None);
     };
     let per_dim = store.volume_series(dims, bucket_secs, Some(start), Some(end), min_total)?;
+    let series: u64 = per_dim.iter().map(|d| d.len() as u64).sum();
+    let held = series * ((end - start) / bucket_secs.max(1) + 1) as u64;
+    if held > MAX_BUCKETS_HELD {
+        anyhow::bail!(
+            "{series} series of {} buckets each would take {} MB: narrow the period (--since/--until), use a larger --bucket, or raise --min-total",
+            (end - start) / bucket_secs.max(1) + 1,
+            held * 8 / 1_000_000
+        );
+    }
     let out = dims
         .iter()
         .zip(per_dim)
