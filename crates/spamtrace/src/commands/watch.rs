@@ -170,7 +170,7 @@ pub struct VolumeArgs {
     /// End, exclusive (ISO 8601 UTC or a date); default: after the last spam sighting.
     #[arg(long, value_parser = parse_when)]
     pub until: Option<i64>,
-    /// Only the N largest series (0 = all).
+    /// Only the N largest series (0: all with --json/--csv, the 50 largest in the table).
     #[arg(long, default_value_t = 0)]
     pub top: usize,
     /// One JSON object: series with a count per bucket.
