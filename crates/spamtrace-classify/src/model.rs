@@ -953,6 +953,117 @@ impl Reader<'_> {
     }
 }
 
+/// A message's extracted features: every slot (the linear model reads all),
+/// of which the first `token_slots` are the token model's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Features {
+    /// Distinct feature slots, the token model's first.
+    pub slots: Vec<u32>,
+    /// How many of `slots` the token model reads.
+    pub token_slots: usize,
+}
+
+/// The token model reads a subset of the model's features.
+fn restrict_tokens(t: TokenModelConfig, features: FeatureSet) -> TokenModelConfig {
+    TokenModelConfig {
+        features: FeatureSet::from_bits(t.features.to_bits() & features.to_bits()),
+        ..t
+    }
+}
+
+impl Model {
+    /// Extract a message's features into `sink`: the token model's groups
+    /// first, then the rest of the model's groups (the same features, in the
+    /// same order, as one pass over the model's set when the token set is
+    /// the model's set minus the character 4-grams, which come last).
+    /// Returns how many features came from the token model's pass.
+    fn extract_split<S: crate::features::Sink>(&self, a: &Analysis, sink: &mut S) -> usize {
+        match &self.tokens {
+            None => {
+                self.featurizer.extract(a, sink);
+                0
+            }
+            Some(t) => {
+                let first = Featurizer {
+                    set: t.config.features,
+                    limits: self.featurizer.limits,
+                };
+                first.extract(a, sink);
+                let k = sink.len();
+                let main = self.featurizer.set;
+                let mut rest = FeatureSet::from_bits(main.to_bits() & !first.set.to_bits());
+                rest.fold_digits = main.fold_digits;
+                Featurizer {
+                    set: rest,
+                    limits: self.featurizer.limits,
+                }
+                .extract(a, sink);
+                k
+            }
+        }
+    }
+
+    fn with_features<R>(&self, a: &Analysis, f: impl FnOnce(&[u32], usize) -> R) -> R {
+        if self.tokens.is_none() {
+            return self.with_slots(a, |s| f(s, 0));
+        }
+        SLOTS.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let slots = match guard.as_mut() {
+                Some(s) if s.slots.capacity() > 0 && slot_bits(s) == self.bits => s,
+                _ => guard.insert(Slots::new(self.bits)),
+            };
+            slots.clear();
+            let k = self.extract_split(a, slots);
+            let r = f(&slots.slots, k);
+            slots.clear();
+            r
+        })
+    }
+
+    /// The ensemble's raw score: the linear model's log-odds plus the token
+    /// model's weighted score of the first `token_slots` slots.
+    #[inline]
+    fn log_odds_of_split(&self, slots: &[u32], token_slots: usize) -> f32 {
+        let linear = self.log_odds_of_slots(slots);
+        match &self.tokens {
+            Some(t) => linear + t.config.weight * t.score(&slots[..token_slots]),
+            None => linear,
+        }
+    }
+
+    /// The raw (uncalibrated) score of already extracted features, as
+    /// [`Model::log_odds`] computes it.
+    pub fn log_odds_of_features(&self, features: &Features) -> f32 {
+        self.log_odds_of_split(&features.slots, features.token_slots)
+    }
+
+    /// Extract a message's features once (for experiments and batch training
+    /// that featurize once and train or score many times).
+    pub fn features_of(&self, a: &Analysis) -> Features {
+        self.with_features(a, |s, k| Features {
+            slots: s.to_vec(),
+            token_slots: k,
+        })
+    }
+
+    /// A fresh model with the optional second learner, the token model
+    /// (`tokens.rs`), whose score is added to the linear model's; `None`
+    /// is [`Model::new`]. Off in the shipped configuration: the ensemble won
+    /// every validation inside the training half but ranked the test half
+    /// far worse (README, "Second round").
+    pub fn with_token_model(config: ModelConfig, tokens: Option<TokenModelConfig>) -> Model {
+        let mut m = Model::new(config);
+        m.tokens = tokens.map(|t| TokenModel::new(restrict_tokens(t, config.features), m.bits));
+        m
+    }
+
+    /// The token model's settings, if the model has one.
+    pub fn token_model(&self) -> Option<TokenModelConfig> {
+        self.tokens.as_ref().map(|t| t.config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1199,136 +1310,8 @@ mod tests {
         assert_eq!(t.verdict(0.01), Verdict::Ham);
         assert_eq!(Verdict::parse("UNSURE"), Some(Verdict::Unsure));
     }
-}
 
-/// A message's extracted features: every slot (the linear model reads all),
-/// of which the first `token_slots` are the token model's.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Features {
-    /// Distinct feature slots, the token model's first.
-    pub slots: Vec<u32>,
-    /// How many of `slots` the token model reads.
-    pub token_slots: usize,
-}
-
-/// The token model reads a subset of the model's features.
-fn restrict_tokens(t: TokenModelConfig, features: FeatureSet) -> TokenModelConfig {
-    TokenModelConfig {
-        features: FeatureSet::from_bits(t.features.to_bits() & features.to_bits()),
-        ..t
-    }
-}
-
-impl Model {
-    /// Extract a message's features into `sink`: the token model's groups
-    /// first, then the rest of the model's groups (the same features, in the
-    /// same order, as one pass over the model's set when the token set is
-    /// the model's set minus the character 4-grams, which come last).
-    /// Returns how many features came from the token model's pass.
-    fn extract_split<S: crate::features::Sink>(&self, a: &Analysis, sink: &mut S) -> usize {
-        match &self.tokens {
-            None => {
-                self.featurizer.extract(a, sink);
-                0
-            }
-            Some(t) => {
-                let first = Featurizer {
-                    set: t.config.features,
-                    limits: self.featurizer.limits,
-                };
-                first.extract(a, sink);
-                let k = sink.len();
-                let main = self.featurizer.set;
-                let mut rest = FeatureSet::from_bits(main.to_bits() & !first.set.to_bits());
-                rest.fold_digits = main.fold_digits;
-                Featurizer {
-                    set: rest,
-                    limits: self.featurizer.limits,
-                }
-                .extract(a, sink);
-                k
-            }
-        }
-    }
-
-    fn with_features<R>(&self, a: &Analysis, f: impl FnOnce(&[u32], usize) -> R) -> R {
-        if self.tokens.is_none() {
-            return self.with_slots(a, |s| f(s, 0));
-        }
-        SLOTS.with(|cell| {
-            let mut guard = cell.borrow_mut();
-            let slots = match guard.as_mut() {
-                Some(s) if s.slots.capacity() > 0 && slot_bits(s) == self.bits => s,
-                _ => guard.insert(Slots::new(self.bits)),
-            };
-            slots.clear();
-            let k = self.extract_split(a, slots);
-            let r = f(&slots.slots, k);
-            slots.clear();
-            r
-        })
-    }
-
-    /// The ensemble's raw score: the linear model's log-odds plus the token
-    /// model's weighted score of the first `token_slots` slots.
-    #[inline]
-    fn log_odds_of_split(&self, slots: &[u32], token_slots: usize) -> f32 {
-        let linear = self.log_odds_of_slots(slots);
-        match &self.tokens {
-            Some(t) => linear + t.config.weight * t.score(&slots[..token_slots]),
-            None => linear,
-        }
-    }
-
-    /// The raw (uncalibrated) score of already extracted features, as
-    /// [`Model::log_odds`] computes it.
-    pub fn log_odds_of_features(&self, features: &Features) -> f32 {
-        self.log_odds_of_split(&features.slots, features.token_slots)
-    }
-
-    /// Extract a message's features once (for experiments and batch training
-    /// that featurize once and train or score many times).
-    pub fn features_of(&self, a: &Analysis) -> Features {
-        self.with_features(a, |s, k| Features {
-            slots: s.to_vec(),
-            token_slots: k,
-        })
-    }
-
-    /// A fresh model with the optional second learner, the token model
-    /// (`tokens.rs`), whose score is added to the linear model's; `None`
-    /// is [`Model::new`]. Off in the shipped configuration: the ensemble won
-    /// every validation inside the training half but ranked the test half
-    /// far worse (README, "Second round").
-    pub fn with_token_model(config: ModelConfig, tokens: Option<TokenModelConfig>) -> Model {
-        let mut m = Model::new(config);
-        m.tokens = tokens.map(|t| TokenModel::new(restrict_tokens(t, config.features), m.bits));
-        m
-    }
-
-    /// The token model's settings, if the model has one.
-    pub fn token_model(&self) -> Option<TokenModelConfig> {
-        self.tokens.as_ref().map(|t| t.config)
-    }
-}
-
-#[cfg(test)]
-mod token_tests {
-    use super::*;
-    use spamtrace_mail::HeaderField;
-
-    fn msg(sha: &str, subject: &str, text: &str) -> Analysis {
-        Analysis {
-            sha256: format!("{sha:0<64}"),
-            subject: Some(subject.into()),
-            text: text.into(),
-            headers: vec![HeaderField {
-                name: "Subject".into(),
-                value: subject.into(),
-            }],
-            ..Default::default()
-        }
-    }
+    // The token model.
 
     fn model(token_model: Option<TokenModelConfig>) -> Model {
         let config = ModelConfig {
