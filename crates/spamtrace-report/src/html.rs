@@ -326,6 +326,18 @@ fn legend(page: &mut String, layers: &[(String, &'static str, Vec<f64>)]) {
     page.push_str("</div>");
 }
 
+/// Named, coloured series as the chart draws them.
+fn as_layers<'a>(named: &'a [(String, &'static str, Vec<f64>)]) -> Vec<Layer<'a>> {
+    named
+        .iter()
+        .map(|(l, c, v)| Layer {
+            label: l,
+            color: c,
+            values: v.clone(),
+        })
+        .collect()
+}
+
 fn volume_section(page: &mut String, data: &ReportData) {
     let bucket = bucket_format(data.bucket_secs.max(1));
     page.push_str(r#"<section><h2>Spam volume by sending program</h2>"#);
@@ -346,14 +358,7 @@ fn volume_section(page: &mut String, data: &ReportData) {
             })
         })
         .collect();
-    let drawn: Vec<Layer> = layers
-        .iter()
-        .map(|(l, c, v)| Layer {
-            label: l,
-            color: c,
-            values: v.clone(),
-        })
-        .collect();
+    let drawn = as_layers(&layers);
     let _ = write!(
         page,
         r#"<p class="lead">Spam sightings per {} stacked by the program that sent them; dashed lines mark detected changes.</p><div class="panel">"#,
@@ -458,14 +463,7 @@ fn shares(page: &mut String, data: &ReportData) {
             )
         })
         .collect();
-    let drawn: Vec<Layer> = shares
-        .iter()
-        .map(|(l, c, v)| Layer {
-            label: l,
-            color: c,
-            values: v.clone(),
-        })
-        .collect();
+    let drawn = as_layers(&shares);
     let _ = write!(
         page,
         r#"<section><h2>Share of spam by program</h2><p class="lead">Each program's share of all spam sightings per {}.</p><div class="panel">"#,
