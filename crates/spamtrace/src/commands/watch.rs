@@ -161,15 +161,8 @@ pub struct VolumeArgs {
     /// What each series counts: botnet, campaign, kind, domain, network or total.
     #[arg(long, default_value = "botnet", value_parser = parse_by)]
     pub by: SeriesBy,
-    /// Bucket size: 1m, 15m, 1h, 6h, 1d, 1w...
-    #[arg(long, default_value = "1h", value_parser = parse_bucket)]
-    pub bucket: i64,
-    /// Start (ISO 8601 UTC or a date); default: the first spam sighting.
-    #[arg(long, value_parser = parse_when)]
-    pub since: Option<i64>,
-    /// End, exclusive (ISO 8601 UTC or a date); default: after the last spam sighting.
-    #[arg(long, value_parser = parse_when)]
-    pub until: Option<i64>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// Only the N largest series (0: all with --json/--csv, the 50 largest in the table).
     #[arg(long, default_value_t = 0)]
     pub top: usize,
@@ -179,6 +172,20 @@ pub struct VolumeArgs {
     /// CSV rows `series,bucket_start,count,share` (non-zero buckets only).
     #[arg(long)]
     pub csv: bool,
+}
+
+/// The bucket size and period a view reads (`volume`, `changes`, `report`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct PeriodArgs {
+    /// Bucket size: 1m, 15m, 1h, 6h, 1d, 1w...
+    #[arg(long, default_value = "1h", value_parser = parse_bucket)]
+    pub bucket: i64,
+    /// Start (ISO 8601 UTC or a date); default: the first spam sighting.
+    #[arg(long, value_parser = parse_when)]
+    pub since: Option<i64>,
+    /// End, exclusive (ISO 8601 UTC or a date); default: after the last spam sighting.
+    #[arg(long, value_parser = parse_when)]
+    pub until: Option<i64>,
 }
 
 /// One series in `volume --json`.
@@ -197,7 +204,13 @@ const VOLUME_TEXT_ROWS: usize = 50;
 /// Run `volume`.
 pub fn run_volume(ctx: &Context, args: VolumeArgs) -> anyhow::Result<()> {
     let store = open_store(ctx)?;
-    let Some((start, end)) = series_range(&store, args.bucket, args.since, args.until)? else {
+    let Some((start, end)) = series_range(
+        &store,
+        args.period.bucket,
+        args.period.since,
+        args.period.until,
+    )?
+    else {
         anyhow::bail!(
             "the store holds no spam sightings yet: ingest mail first (spamtrace ingest PATH)"
         );
@@ -211,9 +224,9 @@ pub fn run_volume(ctx: &Context, args: VolumeArgs) -> anyhow::Result<()> {
     // Kept as non-empty buckets; each series is drawn out in full only when
     // printed, so a million sender networks do not take a million arrays.
     let keyed = match limit {
-        Some(n) => store.top_series(args.by, args.bucket, Some(start), Some(end), n)?,
+        Some(n) => store.top_series(args.by, args.period.bucket, Some(start), Some(end), n)?,
         None => store
-            .volume_series(&[args.by], args.bucket, Some(start), Some(end), 1)?
+            .volume_series(&[args.by], args.period.bucket, Some(start), Some(end), 1)?
             .remove(0),
     };
     let mut series: Vec<(u64, String, BucketCounts)> = keyed
@@ -223,15 +236,21 @@ pub fn run_volume(ctx: &Context, args: VolumeArgs) -> anyhow::Result<()> {
     series.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     // Shares are of all spam in the same period, whatever the dimension.
     let total = store
-        .volume_series(&[SeriesBy::Total], args.bucket, Some(start), Some(end), 1)?
+        .volume_series(
+            &[SeriesBy::Total],
+            args.period.bucket,
+            Some(start),
+            Some(end),
+            1,
+        )?
         .remove(0)
         .into_iter()
         .next()
-        .map(|(_, b)| to_series("total".into(), range, args.bucket, &b))
-        .unwrap_or_else(|| Series::zeros("total", start, end, args.bucket));
+        .map(|(_, b)| to_series("total".into(), range, args.period.bucket, &b))
+        .unwrap_or_else(|| Series::zeros("total", start, end, args.period.bucket));
     let all = total.total().max(1.0);
     // Over the whole store, the number of series is known without reading them.
-    let found = match (limit, args.since, args.until) {
+    let found = match (limit, args.period.since, args.period.until) {
         (None, _, _) => Some(series.len() as u64),
         (Some(_), None, None) => Some(store.series_count(args.by)?),
         _ => None,
@@ -244,14 +263,14 @@ pub fn run_volume(ctx: &Context, args: VolumeArgs) -> anyhow::Result<()> {
             out,
             "{{\"by\":{},\"bucket\":{},\"bucket_secs\":{},\"start\":{},\"end\":{},\"total\":{},\"series\":[",
             serde_json::to_string(args.by.column().1)?,
-            serde_json::to_string(&bucket_format(args.bucket))?,
-            args.bucket,
+            serde_json::to_string(&bucket_format(args.period.bucket))?,
+            args.period.bucket,
             serde_json::to_string(&format_time(start))?,
             serde_json::to_string(&format_time(end))?,
             total.total()
         )?;
         for (i, (_, name, buckets)) in series.into_iter().enumerate() {
-            let s = to_series(name, range, args.bucket, &buckets);
+            let s = to_series(name, range, args.period.bucket, &buckets);
             let row = VolumeJson {
                 series: &s.name,
                 total: s.total(),
@@ -283,7 +302,7 @@ pub fn run_volume(ctx: &Context, args: VolumeArgs) -> anyhow::Result<()> {
         let shown = series.len() as u64;
         println!(
             "spam sightings per {} from {} to {} ({})",
-            bucket_format(args.bucket),
+            bucket_format(args.period.bucket),
             format_time(start),
             format_time(end),
             match found {
@@ -299,7 +318,7 @@ pub fn run_volume(ctx: &Context, args: VolumeArgs) -> anyhow::Result<()> {
             "series", "total", "share", "peak"
         );
         for (_, name, buckets) in series {
-            let s = to_series(name, range, args.bucket, &buckets);
+            let s = to_series(name, range, args.period.bucket, &buckets);
             println!(
                 "{:<40} {:>10} {:>6.1}% {:>8}  {}",
                 clip(&s.name, 40),
@@ -368,15 +387,8 @@ pub struct ChangesArgs {
     /// Only these dimensions (repeatable): botnet, campaign, kind, domain, network, total.
     #[arg(long, value_parser = parse_by)]
     pub by: Vec<SeriesBy>,
-    /// Bucket size of the series the detector reads.
-    #[arg(long, default_value = "1h", value_parser = parse_bucket)]
-    pub bucket: i64,
-    /// Start (ISO 8601 UTC or a date).
-    #[arg(long, value_parser = parse_when)]
-    pub since: Option<i64>,
-    /// End, exclusive (ISO 8601 UTC or a date).
-    #[arg(long, value_parser = parse_when)]
-    pub until: Option<i64>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// Skip series with fewer spam sightings than this (too few to show a change).
     #[arg(long, default_value_t = 20)]
     pub min_total: u64,
@@ -588,9 +600,9 @@ pub fn run_changes(ctx: &Context, args: ChangesArgs) -> anyhow::Result<()> {
     let found = all_changes(
         &store,
         &dims,
-        args.bucket,
-        args.since,
-        args.until,
+        args.period.bucket,
+        args.period.since,
+        args.period.until,
         args.min_total,
     )?;
     let every: Vec<Change> = found
@@ -601,7 +613,7 @@ pub fn run_changes(ctx: &Context, args: ChangesArgs) -> anyhow::Result<()> {
     let mut events: Vec<(i64, ChangeEvent)> = every
         .iter()
         .map(|c| {
-            let mut e = ChangeEvent::new(c, args.bucket);
+            let mut e = ChangeEvent::new(c, args.period.bucket);
             e.campaign = folded.domain_campaigns.get(&c.series).cloned();
             e.rotation = folded.rotations.iter().any(|r| {
                 e.campaign.as_deref() == Some(r.campaign.as_str())
@@ -667,15 +679,8 @@ pub struct ReportArgs {
     /// Where to write the HTML file.
     #[arg(long, default_value = "report.html")]
     pub out: PathBuf,
-    /// Bucket size of the charts and the detector.
-    #[arg(long, default_value = "1h", value_parser = parse_bucket)]
-    pub bucket: i64,
-    /// Start (ISO 8601 UTC or a date).
-    #[arg(long, value_parser = parse_when)]
-    pub since: Option<i64>,
-    /// End, exclusive (ISO 8601 UTC or a date).
-    #[arg(long, value_parser = parse_when)]
-    pub until: Option<i64>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// The report's title.
     #[arg(long, default_value = "spamtrace report")]
     pub title: String,
@@ -846,9 +851,9 @@ pub fn run_report(ctx: &Context, args: ReportArgs) -> anyhow::Result<()> {
         ctx,
         &store,
         &args.title,
-        args.bucket,
-        args.since,
-        args.until,
+        args.period.bucket,
+        args.period.since,
+        args.period.until,
     )?;
     let path = write_report(&args.out, &data)?;
     println!(
