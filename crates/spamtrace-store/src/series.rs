@@ -20,6 +20,16 @@ pub enum SeriesBy {
 }
 
 impl SeriesBy {
+    /// Every dimension, in the order views list them.
+    pub const ALL: [SeriesBy; 6] = [
+        SeriesBy::Botnet,
+        SeriesBy::Campaign,
+        SeriesBy::Kind,
+        SeriesBy::Domain,
+        SeriesBy::Network,
+        SeriesBy::Total,
+    ];
+
     /// The column that keys the series, and the prefix of series names.
     pub fn column(self) -> (&'static str, &'static str) {
         match self {
@@ -701,14 +711,7 @@ mod tests {
             };
             s.update_verdicts(&format!("{m:064x}"), &v).unwrap();
         }
-        let all = [
-            SeriesBy::Botnet,
-            SeriesBy::Campaign,
-            SeriesBy::Kind,
-            SeriesBy::Domain,
-            SeriesBy::Network,
-            SeriesBy::Total,
-        ];
+        let all = SeriesBy::ALL;
         for bucket in [60, 3600, 5400, 7200, 86_400] {
             for (since, until) in [
                 (None, None),

@@ -141,14 +141,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("changes --by botnet", |b| {
         b.iter(|| detect_all(&volumes(&store, &[SeriesBy::Botnet], 20), &params))
     });
-    let dims = [
-        SeriesBy::Botnet,
-        SeriesBy::Campaign,
-        SeriesBy::Kind,
-        SeriesBy::Domain,
-        SeriesBy::Network,
-        SeriesBy::Total,
-    ];
+    let dims = SeriesBy::ALL;
     group.bench_function("series of all six dimensions (scan only)", |b| {
         b.iter(|| black_box(volumes(&store, &dims, 20).len()))
     });
@@ -162,17 +155,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| detect_all(&all, &params))
     });
     group.bench_function("changes (all six dimensions)", |b| {
-        b.iter(|| {
-            let dims = [
-                SeriesBy::Botnet,
-                SeriesBy::Campaign,
-                SeriesBy::Kind,
-                SeriesBy::Domain,
-                SeriesBy::Network,
-                SeriesBy::Total,
-            ];
-            detect_all(&volumes(&store, &dims, 20), &params)
-        })
+        b.iter(|| detect_all(&volumes(&store, &dims, 20), &params))
     });
     group.finish();
 }

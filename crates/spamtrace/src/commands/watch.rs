@@ -15,9 +15,6 @@ use spamtrace_watch::{
 };
 use std::path::{Path, PathBuf};
 
-/// Every dimension a series can be keyed by, in the order `changes` scans them.
-const ALL_DIMENSIONS: [&str; 6] = ["botnet", "campaign", "kind", "domain", "network", "total"];
-
 fn parse_by(s: &str) -> Result<SeriesBy, String> {
     SeriesBy::parse(s).ok_or_else(|| {
         format!(
@@ -590,10 +587,7 @@ pub fn all_changes(
 pub fn run_changes(ctx: &Context, args: ChangesArgs) -> anyhow::Result<()> {
     let store = open_store(ctx)?;
     let dims: Vec<SeriesBy> = if args.by.is_empty() {
-        ALL_DIMENSIONS
-            .iter()
-            .filter_map(|d| SeriesBy::parse(d))
-            .collect()
+        SeriesBy::ALL.to_vec()
     } else {
         args.by.clone()
     };
@@ -695,11 +689,7 @@ pub fn report_data(
     since: Option<i64>,
     until: Option<i64>,
 ) -> anyhow::Result<(ReportData, Vec<Change>)> {
-    let dims: Vec<SeriesBy> = ALL_DIMENSIONS
-        .iter()
-        .filter_map(|d| SeriesBy::parse(d))
-        .collect();
-    let found = all_changes(store, &dims, bucket_secs, since, until, 20)?;
+    let found = all_changes(store, &SeriesBy::ALL, bucket_secs, since, until, 20)?;
     let (start, end) = match store.sighting_range()? {
         Some((a, b)) => (since.unwrap_or(a), until.unwrap_or(b + 1)),
         None => (since.unwrap_or(0), until.unwrap_or(1)),
