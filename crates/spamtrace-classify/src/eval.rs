@@ -6,7 +6,9 @@
 //! before the model learns them (the online protocol on the last fifth of the
 //! training half).
 
-use crate::model::{Calibration, Features, Model, ModelConfig, Thresholds, Verdict};
+use crate::model::{
+    Calibration, Classification, Features, Model, ModelConfig, Thresholds, Verdict,
+};
 use crate::tokens::TokenModelConfig;
 use serde::Serialize;
 use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
@@ -145,6 +147,17 @@ pub struct Scored {
     pub spam: bool,
 }
 
+impl Scored {
+    fn of(c: &Classification, label: Label) -> Scored {
+        Scored {
+            log_odds: c.log_odds,
+            score: c.score,
+            verdict: c.verdict,
+            spam: label == Label::Spam,
+        }
+    }
+}
+
 fn parse(bytes: &[u8]) -> Analysis {
     analyze(bytes, &Limits::default(), &TrustedHosts::default())
 }
@@ -177,12 +190,7 @@ pub fn evaluate_split_with(
     for (bytes, label) in &messages[n_train..] {
         let a = parse(bytes);
         let c = model.classify(&a);
-        scored.push(Scored {
-            log_odds: c.log_odds,
-            score: c.score,
-            verdict: c.verdict,
-            spam: *label == Label::Spam,
-        });
+        scored.push(Scored::of(&c, *label));
     }
     let test_secs = t1.elapsed().as_secs_f64();
     let report = report(
@@ -256,12 +264,7 @@ pub fn evaluate_online(
     for (i, (bytes, label)) in messages.iter().enumerate() {
         let a = parse(bytes);
         let c = model.classify(&a);
-        scored.push(Scored {
-            log_odds: c.log_odds,
-            score: c.score,
-            verdict: c.verdict,
-            spam: *label == Label::Spam,
-        });
+        scored.push(Scored::of(&c, *label));
         points.push((c.log_odds, *label == Label::Spam));
         model.train(&a, *label);
         if (i + 1) % 500 == 0 {

@@ -871,15 +871,7 @@ static CHAR4: [u8; 256] = {
 };
 
 /// [`CHAR4`] with digits folded to `0`.
-static CHAR4_FOLDED: [u8; 256] = {
-    let mut t = CHAR4;
-    let mut d = b'0';
-    while d <= b'9' {
-        t[d as usize] = b'0';
-        d += 1;
-    }
-    t
-};
+static CHAR4_FOLDED: [u8; 256] = fold_digits(CHAR4);
 
 /// Receiving-side headers: written by the mailbox that kept the message
 /// (delivery address, local spam and virus filters, mail client status),
@@ -1125,15 +1117,17 @@ static LOWER: [u8; 256] = {
 };
 
 /// [`LOWER`], with every digit folded to `0` as well.
-static LOWER_FOLDED: [u8; 256] = {
-    let mut t = LOWER;
+static LOWER_FOLDED: [u8; 256] = fold_digits(LOWER);
+
+/// A byte table with every digit mapped to `0`.
+const fn fold_digits(mut t: [u8; 256]) -> [u8; 256] {
     let mut d = b'0';
     while d <= b'9' {
         t[d as usize] = b'0';
         d += 1;
     }
     t
-};
+}
 
 #[cfg(test)]
 mod tests {
