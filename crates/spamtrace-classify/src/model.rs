@@ -435,6 +435,15 @@ impl Model {
     }
 
     fn with_slots<R>(&self, a: &Analysis, f: impl FnOnce(&[u32]) -> R) -> R {
+        self.with_scratch(|slots| {
+            self.featurizer.extract(a, slots);
+            f(&slots.slots)
+        })
+    }
+
+    /// Run `f` on this thread's reusable slot buffer (sized for this model,
+    /// empty on entry, emptied after): extraction allocates nothing per message.
+    fn with_scratch<R>(&self, f: impl FnOnce(&mut Slots) -> R) -> R {
         SLOTS.with(|cell| {
             let mut guard = cell.borrow_mut();
             let slots = match guard.as_mut() {
@@ -442,8 +451,7 @@ impl Model {
                 _ => guard.insert(Slots::new(self.bits)),
             };
             slots.clear();
-            self.featurizer.extract(a, slots);
-            let r = f(&slots.slots);
+            let r = f(slots);
             slots.clear();
             r
         })
@@ -1007,17 +1015,9 @@ impl Model {
         if self.tokens.is_none() {
             return self.with_slots(a, |s| f(s, 0));
         }
-        SLOTS.with(|cell| {
-            let mut guard = cell.borrow_mut();
-            let slots = match guard.as_mut() {
-                Some(s) if s.slots.capacity() > 0 && slot_bits(s) == self.bits => s,
-                _ => guard.insert(Slots::new(self.bits)),
-            };
-            slots.clear();
+        self.with_scratch(|slots| {
             let k = self.extract_split(a, slots);
-            let r = f(&slots.slots, k);
-            slots.clear();
-            r
+            f(&slots.slots, k)
         })
     }
 
