@@ -464,10 +464,10 @@ pub struct FoldedChanges {
 /// Fold the domain changes of campaigns that moved from domain to domain:
 /// each start and stop is real, but a list of a hundred of them hides the
 /// one fact that matters (the campaign went on under new names).
-pub fn fold_rotations(store: &SqliteStore, changes: Vec<Change>) -> anyhow::Result<FoldedChanges> {
+pub fn fold_rotations(store: &SqliteStore, changes: &[Change]) -> anyhow::Result<FoldedChanges> {
     use std::collections::{BTreeMap, HashMap};
     let mut domain_campaigns: HashMap<String, String> = HashMap::new();
-    for c in &changes {
+    for c in changes {
         if let Some(domain) = c.series.strip_prefix("domain:")
             && !domain_campaigns.contains_key(&c.series)
             && let Some(campaign) = store.campaign_of_domain(domain)?
@@ -477,7 +477,7 @@ pub fn fold_rotations(store: &SqliteStore, changes: Vec<Change>) -> anyhow::Resu
     }
     // Per campaign, its domains with changes.
     let mut per_campaign: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
-    for c in &changes {
+    for c in changes {
         if let Some(campaign) = domain_campaigns.get(&c.series) {
             let first = per_campaign
                 .entry(campaign)
@@ -494,7 +494,7 @@ pub fn fold_rotations(store: &SqliteStore, changes: Vec<Change>) -> anyhow::Resu
         .collect();
     let mut rotations: BTreeMap<&str, Rotation> = BTreeMap::new();
     let mut kept = Vec::new();
-    for c in &changes {
+    for c in changes {
         match rotating.get(c.series.as_str()) {
             Some(campaign) => {
                 let r = rotations.entry(campaign).or_insert_with(|| Rotation {
@@ -603,7 +603,7 @@ pub fn run_changes(ctx: &Context, args: ChangesArgs) -> anyhow::Result<()> {
         .into_iter()
         .flat_map(|(_, _, changes)| changes)
         .collect();
-    let folded = fold_rotations(&store, every.clone())?;
+    let folded = fold_rotations(&store, &every)?;
     let mut events: Vec<(i64, ChangeEvent)> = every
         .iter()
         .map(|c| {
@@ -728,7 +728,7 @@ pub fn report_data(
             _ => data.other_changes.extend(changes),
         }
     }
-    let folded = fold_rotations(store, std::mem::take(&mut data.other_changes))?;
+    let folded = fold_rotations(store, &data.other_changes)?;
     data.other_changes = folded.kept;
     data.rotations = folded.rotations;
     let stats = store.stats()?;
