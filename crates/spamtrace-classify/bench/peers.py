@@ -16,7 +16,8 @@ modules disabled and its resolver pointed at the stub.
 
 Figures: (1-ROCA)% (lower is better), false positives and false negatives at
 the tool's default threshold, spam caught at 0.1% false positives, and
-messages per second scored (one process; spamtrace's includes parsing).
+messages per second scored (one process, best of three passes over the test
+half for bogofilter and spamtrace; spamtrace's includes parsing).
 """
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -121,9 +122,15 @@ def run_bogofilter(train, test, sample, tmp):
             subprocess.run(["bogofilter", "-d", d, flag, "-B"] + files[i:i + 500], check=True)
     train_s = time.time() - t0
     paths = [p for p, _ in test]
-    t0 = time.time()
-    out = subprocess.run(["bogofilter", "-d", d, "-T", "-B"] + paths, capture_output=True, text=True).stdout
-    secs = time.time() - t0
+    # Best of three passes, as spamtrace's eval times its scoring (the
+    # machine is shared: the fastest pass is the filter's own cost).
+    secs, out = None, None
+    for _ in range(3):
+        t0 = time.time()
+        run = subprocess.run(["bogofilter", "-d", d, "-T", "-B"] + paths, capture_output=True, text=True).stdout
+        took = time.time() - t0
+        out = out if out is not None else run
+        secs = took if secs is None else min(secs, took)
     res = {}
     for line in out.splitlines():
         parts = line.rsplit(None, 2)

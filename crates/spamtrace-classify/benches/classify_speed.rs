@@ -1,18 +1,23 @@
 //! Single-core classification throughput on the SpamAssassin corpus: the
 //! figure issue 3 compares with bogofilter ("parse included").
 //!
-//! - `mail_parser_only`: the third-party MIME parser alone, the floor
-//!   under `analyze`.
-//!
 //! Every message of `spamassassin/full/index` (6,047) is read into memory
 //! first, so no I/O is timed. Groups, each reporting messages/s:
+//! - `mail_parser_only`: the third-party MIME parser alone (default
+//!   configuration), the floor under `analyze`;
 //! - `analyze`: raw bytes to [`spamtrace_mail::Analysis`] (MIME parse,
 //!   header decoding, HTML to text, URLs, Received chain, SHA-256);
 //! - `featurize`: an analysis to its deduplicated hashed slots, shipped
 //!   feature set;
 //! - `classify`: score, verdict and kind of an already analysed message with
 //!   the shipped model;
-//! - `analyze_classify`: both, what `eval`'s `test_msgs_per_s` measures.
+//! - `analyze_classify`: both, with the full analysis;
+//! - `lean_analyze`: raw bytes to the lean analysis
+//!   ([`spamtrace_mail::analyze_for_scoring`]: only the fields scoring reads,
+//!   no header list, Received chain or SHA-256);
+//! - `lean_analyze_classify`: the lean analysis and classification, what
+//!   `eval`'s `test_msgs_per_s` and `spamtrace classify` do (the figure
+//!   issue 3 compares with bogofilter).
 //!
 //! Run: `cargo bench -p spamtrace-classify --bench classify_speed`
 //! (needs `../shared/corpora`; quiet machine, one thread).
@@ -21,7 +26,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spamtrace_classify::Model;
 use spamtrace_classify::eval::{load_messages, read_trec_index};
 use spamtrace_classify::features::Slots;
-use spamtrace_mail::{Analysis, Limits, TrustedHosts, analyze};
+use spamtrace_mail::{Analysis, Limits, TrustedHosts, analyze, analyze_for_scoring};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -90,6 +95,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for m in &messages {
                 black_box(model.classify(&analyze(m, &limits, &trusted)));
+            }
+        })
+    });
+    g.bench_function("lean_analyze", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(analyze_for_scoring(m, &limits));
+            }
+        })
+    });
+    g.bench_function("lean_analyze_classify", |b| {
+        b.iter(|| {
+            for m in &messages {
+                black_box(model.classify(&model.analyze_for_scoring(m, &limits, &trusted)));
             }
         })
     });

@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::tokens::TokenModelConfig;
 use serde::Serialize;
-use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
+use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, sha256_hex};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -127,7 +127,8 @@ pub struct EvalReport {
     pub calibration: Calibration,
     /// Training speed, parsing included, one thread.
     pub train_msgs_per_s: f64,
-    /// Classification speed, parsing included, one thread.
+    /// Classification speed, parsing included, one thread (split: the best
+    /// of [`TIMED_PASSES`] passes over the test messages; online: the one pass).
     pub test_msgs_per_s: f64,
     /// Mean absolute gap between predicted and observed spam rates over ten
     /// score bins (expected calibration error), percent.
@@ -158,9 +159,21 @@ impl Scored {
     }
 }
 
-fn parse(bytes: &[u8]) -> Analysis {
-    analyze(bytes, &Limits::default(), &TrustedHosts::default())
+/// The analysis `model` learns a message from: what it scores
+/// ([`Model::analyze_for_scoring`]) plus the message's SHA-256, the
+/// identity that makes learning a message twice harmless (the lean analysis
+/// leaves it out). Learning reads the same features as scoring, so this is
+/// what a full analysis would give the model, for about half the parsing.
+fn analysis_to_learn(model: &Model, bytes: &[u8]) -> Analysis {
+    let mut a = model.analyze_for_scoring(bytes, &Limits::default(), &TrustedHosts::default());
+    if a.sha256.is_empty() {
+        a.sha256 = sha256_hex(bytes);
+    }
+    a
 }
+
+/// Passes over the test messages whose fastest gives `test_msgs_per_s`.
+pub const TIMED_PASSES: usize = 3;
 
 /// Train a fresh model on the first `split` of `messages` (in order) and test
 /// it on the rest. The last fifth of the training part is scored before being
@@ -185,14 +198,26 @@ pub fn evaluate_split_with(
     let t0 = Instant::now();
     let model = train_calibrated_with(&messages[..n_train], config, tokens);
     let train_secs = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
     let mut scored = Vec::with_capacity(messages.len() - n_train);
-    for (bytes, label) in &messages[n_train..] {
-        let a = parse(bytes);
-        let c = model.classify(&a);
-        scored.push(Scored::of(&c, *label));
+    let (limits, trusted) = (Limits::default(), TrustedHosts::default());
+    // The figures come from the first pass; the speed is the best of
+    // TIMED_PASSES, so that a shared machine's other work is not counted
+    // as classification time (the peer benchmark times bogofilter alike).
+    let mut test_secs = f64::INFINITY;
+    for pass in 0..TIMED_PASSES {
+        let t1 = Instant::now();
+        for (bytes, label) in &messages[n_train..] {
+            // Only scored, never stored or learnt: the lean analysis is enough.
+            let a = model.analyze_for_scoring(bytes, &limits, &trusted);
+            let c = model.classify(&a);
+            if pass == 0 {
+                scored.push(Scored::of(&c, *label));
+            } else {
+                std::hint::black_box(c);
+            }
+        }
+        test_secs = test_secs.min(t1.elapsed().as_secs_f64());
     }
-    let test_secs = t1.elapsed().as_secs_f64();
     let report = report(
         "split",
         &model,
@@ -225,7 +250,7 @@ pub fn train_calibrated_with(
     let batch: Vec<(Option<u64>, Features, Label)> = messages
         .iter()
         .map(|(bytes, label)| {
-            let a = parse(bytes);
+            let a = analysis_to_learn(&probe, bytes);
             (Model::message_key(&a), probe.features_of(&a), *label)
         })
         .collect();
@@ -262,7 +287,7 @@ pub fn evaluate_online(
     let mut points = Vec::with_capacity(messages.len());
     let t0 = Instant::now();
     for (i, (bytes, label)) in messages.iter().enumerate() {
-        let a = parse(bytes);
+        let a = analysis_to_learn(&model, bytes);
         let c = model.classify(&a);
         scored.push(Scored::of(&c, *label));
         points.push((c.log_odds, *label == Label::Spam));

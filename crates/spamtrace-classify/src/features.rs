@@ -1017,6 +1017,12 @@ struct Tokens<'a> {
     max: usize,
     buf: [u8; MAX_TOKEN_BUF],
     fold_digits: bool,
+    /// Which bytes of the 64-byte block at `block_at` are word bytes (bit
+    /// `i` for `text[block_at + i]`; none past the end of the text): word
+    /// boundaries are found with bit scans, not a branch per byte (whose
+    /// mispredictions at every boundary were most of the tokenizer's time).
+    block: u64,
+    block_at: usize,
 }
 
 /// Which bytes are word bytes, as a table (the tokenizer's inner loop).
@@ -1044,7 +1050,26 @@ impl<'a> Tokens<'a> {
             max: max.min(MAX_TOKEN_BUF),
             buf: [0; MAX_TOKEN_BUF],
             fold_digits: false,
+            block: 0,
+            block_at: usize::MAX,
         }
+    }
+
+    /// The word-byte mask of the 64-byte block holding `at` (< text length),
+    /// computed once per block.
+    #[inline]
+    fn word_bits(&mut self, at: usize) -> u64 {
+        let base = at & !63;
+        if base != self.block_at {
+            let chunk = &self.text[base..self.text.len().min(base + 64)];
+            let mut m = 0u64;
+            for (i, &b) in chunk.iter().enumerate() {
+                m |= (is_word_byte(b) as u64) << i;
+            }
+            self.block = m;
+            self.block_at = base;
+        }
+        self.block
     }
 
     /// Fold every digit of the words to `0` (see [`FeatureSet::fold_digits`]).
@@ -1056,16 +1081,30 @@ impl<'a> Tokens<'a> {
     fn next_token(&mut self) -> Option<Token<'_>> {
         let text = self.text;
         loop {
-            let Some(skip) = text[self.pos..].iter().position(|&b| is_word_byte(b)) else {
-                self.pos = text.len();
-                return None;
+            // The first word byte at or after `pos`...
+            let start = loop {
+                if self.pos >= text.len() {
+                    self.pos = text.len();
+                    return None;
+                }
+                let words = self.word_bits(self.pos) >> (self.pos % 64);
+                if words != 0 {
+                    break self.pos + words.trailing_zeros() as usize;
+                }
+                self.pos = (self.pos | 63) + 1;
             };
-            let start = self.pos + skip;
-            let run = text[start..]
-                .iter()
-                .position(|&b| !is_word_byte(b))
-                .unwrap_or(text.len() - start);
-            self.pos = start + run;
+            // ...and the first byte after it that is not one (bits shifted
+            // in from above the block read as "not found in this block").
+            let mut end = start;
+            while end < text.len() {
+                let others = !self.word_bits(end) >> (end % 64);
+                if others != 0 {
+                    end += others.trailing_zeros() as usize;
+                    break;
+                }
+                end = (end | 63) + 1;
+            }
+            self.pos = end.min(text.len());
             // Trim joiners at the ends: "-- " and "'quoted'" are not words.
             let mut s = start;
             let mut e = self.pos;
@@ -1082,17 +1121,26 @@ impl<'a> Tokens<'a> {
             if len > self.max {
                 return Some(Token::Long(len));
             }
-            // One pass: lowercase (and fold digits) through a table, and
-            // count the digits for the digit-run check below.
-            let map = if self.fold_digits {
-                &LOWER_FOLDED
-            } else {
-                &LOWER
-            };
+            // Lowercase (and fold digits) eight bytes at a time, counting
+            // the digits for the digit-run check below: most words take one
+            // step, where a loop per byte mispredicted its exit every word.
             let mut digits = 0usize;
-            for (d, &b) in self.buf.iter_mut().zip(&text[s..e]) {
-                *d = map[b as usize];
-                digits += b.is_ascii_digit() as usize;
+            let mut i = 0;
+            while i < len {
+                let n = (len - i).min(8);
+                let word = match text.get(s + i..s + i + 8) {
+                    Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+                    None => load_tail(&text[s + i..s + i + n]),
+                };
+                let (lower, digit_bits) = lower_and_digits8(word, self.fold_digits);
+                let valid = if n == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * n)) - 1
+                };
+                digits += (digit_bits & valid).count_ones() as usize;
+                self.buf[i..i + 8].copy_from_slice(&lower.to_le_bytes());
+                i += 8;
             }
             // Long digit runs (phone numbers, IDs) are one feature per length.
             if len > 4 && digits == len {
@@ -1105,6 +1153,31 @@ impl<'a> Tokens<'a> {
     }
 }
 
+/// Eight bytes (little-endian in a word) ASCII-lowercased, with every digit
+/// folded to `0` as well under `fold`, and the high bit of each byte that
+/// is an ASCII digit. No carry crosses a byte: every sum stays under 0x100.
+#[inline]
+fn lower_and_digits8(word: u64, fold: bool) -> (u64, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let seven = word & !HIGH;
+    let ascii = !word & HIGH;
+    // High bit set where an ASCII byte lies in lo..=hi.
+    let in_range = |lo: u8, hi: u8| {
+        let at_least_lo = seven + (0x80 - lo as u64) * ONES;
+        let above_hi = seven + (0x7f - hi as u64) * ONES;
+        at_least_lo & !above_hi & ascii
+    };
+    let upper = in_range(b'A', b'Z');
+    let digit = in_range(b'0', b'9');
+    let mut lower = word | (upper >> 2);
+    if fold {
+        // '0'..='9' are 0x30..=0x39: clearing the low nibble gives '0'.
+        lower &= !((digit >> 7) * 0x0F);
+    }
+    (lower, digit)
+}
+
 /// ASCII lowercase of every byte, as a table.
 static LOWER: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -1115,9 +1188,6 @@ static LOWER: [u8; 256] = {
     }
     t
 };
-
-/// [`LOWER`], with every digit folded to `0` as well.
-static LOWER_FOLDED: [u8; 256] = fold_digits(LOWER);
 
 /// A byte table with every digit mapped to `0`.
 const fn fold_digits(mut t: [u8; 256]) -> [u8; 256] {
@@ -1154,6 +1224,45 @@ mod tests {
         );
         assert_eq!(words_of(&"x".repeat(100)), vec!["<long 100>"]);
         assert_eq!(words_of("Grüße aus Köln"), vec!["grüße", "aus", "köln"]);
+    }
+
+    #[test]
+    fn word_at_a_time_lowercasing_equals_the_byte_tables() {
+        for fold in [false, true] {
+            let table = if fold { fold_digits(LOWER) } else { LOWER };
+            // Every byte value at every position of the word.
+            for b in 0..=255u8 {
+                for at in 0..8 {
+                    let mut bytes = [b'x', b'Q', b'7', 0x80, b'-', b'Z', b'a', 0xff];
+                    bytes[at] = b;
+                    let (lower, digit_bits) = lower_and_digits8(u64::from_le_bytes(bytes), fold);
+                    let want: Vec<u8> = bytes.iter().map(|&c| table[c as usize]).collect();
+                    assert_eq!(lower.to_le_bytes().to_vec(), want, "{bytes:?} fold {fold}");
+                    let digits: Vec<bool> = bytes.iter().map(u8::is_ascii_digit).collect();
+                    let got: Vec<bool> =
+                        (0..8).map(|i| digit_bits >> (8 * i + 7) & 1 == 1).collect();
+                    assert_eq!(got, digits, "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_across_block_and_text_ends() {
+        // Words that straddle the 64-byte blocks of the word mask, a text
+        // that ends inside a word, runs of joiners and long words (only
+        // ASCII is lowercased).
+        let mut text = "a".repeat(63);
+        text.push_str(" Bc-D'e 1234567 ");
+        text.push_str(&"x".repeat(70));
+        text.push_str(" -- 'q' ÉTÉ");
+        let mut want = vec!["<long 63>", "bc-d'e", "#7", "<long 70>", "q", "ÉtÉ"];
+        let mut got = words_of(&text);
+        assert_eq!(got, want);
+        text.truncate(60);
+        want = vec!["<long 60>"];
+        got = words_of(&text);
+        assert_eq!(got, want);
     }
 
     #[test]

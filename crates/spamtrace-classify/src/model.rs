@@ -18,7 +18,7 @@ use crate::kinds::{ScamKind, detect_kind};
 use crate::tokens::{TokenModel, TokenModelConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use spamtrace_mail::{Analysis, Label};
+use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze, analyze_for_scoring};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
@@ -432,6 +432,38 @@ impl Model {
     /// log2 of the number of weight slots.
     pub fn hash_bits(&self) -> u32 {
         self.bits
+    }
+
+    /// Whether this model scores an [`analyze_for_scoring`] analysis exactly
+    /// as a full [`analyze`] one: its features read no field the lean
+    /// analysis leaves empty. Those fields (header fields other than the
+    /// mailing-list ones, mailer, sender, Reply-To and bounce domains,
+    /// Received hops) are read only by the header groups
+    /// ([`FeatureSet::headers`]), off in [`FeatureSet::DEFAULT`]. The corpus
+    /// test `tests/lean_analysis.rs` holds the shipped model and the default
+    /// configuration to this.
+    pub fn scores_lean_analysis(&self) -> bool {
+        !self.featurizer.set.headers
+    }
+
+    /// The analysis this model needs to score `raw`, as cheaply as it
+    /// can be had: [`analyze_for_scoring`] when it is enough
+    /// ([`Model::scores_lean_analysis`]), else the full [`analyze`]. Either
+    /// way [`Model::classify`] and [`Model::explain`] give what they give on
+    /// the full analysis. Store only full analyses; to [`Model::train`] on
+    /// this one, set its `sha256` ([`spamtrace_mail::sha256_hex`] of `raw`)
+    /// first, as the lean analysis leaves it empty.
+    pub fn analyze_for_scoring(
+        &self,
+        raw: &[u8],
+        limits: &Limits,
+        trusted: &TrustedHosts,
+    ) -> Analysis {
+        if self.scores_lean_analysis() {
+            analyze_for_scoring(raw, limits)
+        } else {
+            analyze(raw, limits, trusted)
+        }
     }
 
     fn with_slots<R>(&self, a: &Analysis, f: impl FnOnce(&[u32]) -> R) -> R {

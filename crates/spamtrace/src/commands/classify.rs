@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use spamtrace_classify::eval::{self, RocSeries};
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Loss, Model, ModelConfig, kind_evidence};
-use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze};
+use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze, sha256_hex};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -142,13 +142,19 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut count = 0usize;
+    let (limits, trusted) = (Limits::default(), TrustedHosts::default());
     for item in read_paths(&args.paths, &SourceOptions::default()) {
         let SourceItem::Message(raw) = &item else {
             note_non_message(&item);
             continue;
         };
         count += 1;
-        let a = parse(raw);
+        // Scoring needs only the lean analysis; the identity printed with
+        // each line is hashed on its own (the lean analysis has no SHA-256).
+        let mut a = model.analyze_for_scoring(&raw.bytes, &limits, &trusted);
+        if a.sha256.is_empty() {
+            a.sha256 = sha256_hex(&raw.bytes);
+        }
         let c = model.classify(&a);
         let kind = c.kind.map(|k| k.as_str()).unwrap_or("-");
         if args.json {
