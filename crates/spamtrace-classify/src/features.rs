@@ -11,6 +11,7 @@
 //! records a human description of each feature; the fast path passes closures
 //! that are never called, so describing costs nothing when not asked for.
 
+use crate::list_text;
 use spamtrace_mail::Analysis;
 
 /// Which groups of features are extracted. The shipped model uses
@@ -46,6 +47,10 @@ pub struct FeatureSet {
     /// Fold every digit of body/subject words and character 4-grams to `0`:
     /// years, prices and counts drift over time, their shape does not.
     pub fold_digits: bool,
+    /// Leave out what a mailing list added to a message it delivered: the
+    /// footer at the end of the text and the `[tag]` before the subject
+    /// (see `list_text.rs`: they say how the mail travelled, not what it is).
+    pub drop_list_text: bool,
 }
 
 impl FeatureSet {
@@ -62,6 +67,7 @@ impl FeatureSet {
         recipient_headers: true,
         received_words: true,
         fold_digits: true,
+        drop_list_text: true,
     };
 
     /// The set the shipped model uses (chosen on a validation slice of the
@@ -92,6 +98,7 @@ impl FeatureSet {
             | (self.recipient_headers as u32) << 8
             | (self.received_words as u32) << 9
             | (self.fold_digits as u32) << 10
+            | (self.drop_list_text as u32) << 11
     }
 
     /// Unpack from [`FeatureSet::to_bits`].
@@ -108,13 +115,15 @@ impl FeatureSet {
             recipient_headers: bits & 256 != 0,
             received_words: bits & 512 != 0,
             fold_digits: bits & 1024 != 0,
+            drop_list_text: bits & 2048 != 0,
         }
     }
 
     /// Parse a `+`-separated list such as `words+bigrams+char4` (or `all`,
     /// `default`; `hwords` are the header words, `sgrams` subject and sender
     /// name 3-grams, `script` non-ASCII shares, `rcpt` receiving-side headers,
-    /// `rwords` words of Received headers, `digits` digit folding).
+    /// `rwords` words of Received headers, `digits` digit folding, `nolist`
+    /// mailing-list footers and subject tags left out).
     pub fn parse(s: &str) -> Option<FeatureSet> {
         if s == "all" {
             return Some(FeatureSet::ALL);
@@ -136,6 +145,7 @@ impl FeatureSet {
                 "rcpt" => set.recipient_headers = true,
                 "rwords" => set.received_words = true,
                 "digits" => set.fold_digits = true,
+                "nolist" => set.drop_list_text = true,
                 _ => return None,
             }
         }
@@ -221,6 +231,8 @@ enum Ns {
     SubjectGram,
     FromNameGram,
     Script,
+    /// What a mailing list added, as one fact each (the text itself is left out).
+    ListText,
 }
 
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -442,7 +454,29 @@ impl Featurizer {
         let mut out = Capped { inner: sink, max };
         // A bias feature, so the model learns the base rate.
         out.add(Ns::Bias, 0, || "(base rate)".to_string());
-        if let Some(subject) = &a.subject {
+        let via_list = self.set.drop_list_text && list_text::via_list(a);
+        let subject = a.subject.as_deref().map(|s| match via_list {
+            true => list_text::without_tag(s),
+            false => std::borrow::Cow::Borrowed(s),
+        });
+        let body = match via_list {
+            true => list_text::without_footer(&a.text),
+            false => a.text.as_str(),
+        };
+        // The list's additions count once each, however many words they had.
+        if body.len() < a.text.len() {
+            out.add(Ns::ListText, 1, || {
+                "text ends in a mailing-list footer".to_string()
+            });
+        }
+        if let (Some(s), Some(orig)) = (&subject, &a.subject)
+            && s.len() < orig.len()
+        {
+            out.add(Ns::ListText, 2, || {
+                "subject has a mailing-list tag".to_string()
+            });
+        }
+        if let Some(subject) = &subject {
             self.subject(subject, &mut out);
             if self.set.subject_grams {
                 grams3(
@@ -466,13 +500,13 @@ impl Featurizer {
             );
         }
         if self.set.script {
-            let text = a.text.as_bytes();
+            let text = body.as_bytes();
             let sample = &text[..floor_len(text, self.limits.max_word_bytes)];
             let class = non_ascii_class(sample);
             out.add(Ns::Script, class, || {
                 format!("text is {}", NON_ASCII_CLASSES[class as usize])
             });
-            if let Some(subject) = &a.subject {
+            if let Some(subject) = &subject {
                 let class = non_ascii_class(subject.as_bytes());
                 out.add(Ns::Script, 16 + class, || {
                     format!("subject is {}", NON_ASCII_CLASSES[class as usize])
@@ -485,7 +519,7 @@ impl Featurizer {
         if self.set.structure {
             self.structure(a, &mut out);
         }
-        let text = a.text.as_bytes();
+        let text = body.as_bytes();
         if self.set.words || self.set.bigrams {
             let end = floor_len(text, self.limits.max_word_bytes);
             self.words(&text[..end], &mut out);

@@ -26,6 +26,7 @@
 pub mod eval;
 pub mod features;
 pub mod kinds;
+mod list_text;
 mod model;
 pub mod tokens;
 
