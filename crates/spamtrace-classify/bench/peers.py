@@ -16,8 +16,10 @@ modules disabled and its resolver pointed at the stub.
 
 Figures: (1-ROCA)% (lower is better), false positives and false negatives at
 the tool's default threshold, spam caught at 0.1% false positives, and
-messages per second scored (one process, best of three passes over the test
-half for bogofilter and spamtrace; spamtrace's includes parsing).
+messages per second scored (one process; spamtrace's includes parsing, with the
+messages in memory; bogofilter reads its files from the page cache). Speeds
+are the best of several passes, spamtrace's and bogofilter's in alternating
+rounds (--speed-rounds), so that a shared machine's slow spells hit both.
 """
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -259,12 +261,25 @@ def parse_rspamc_json(out, paths):
             k += 1
     return res
 
+def spamtrace_speed(index):
+    cmd = os.environ.get("SPAMTRACE_EVAL", "target/release/examples/eval").split()
+    out = subprocess.run(cmd + ["--index", index, "--split", "0.5"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["test_msgs_per_s"]
+
+def bogofilter_speed(test, tmp):
+    paths = [p for p, _ in test]
+    t0 = time.time()
+    subprocess.run(["bogofilter", "-d", os.path.join(tmp, "bogo"), "-T", "-B"] + paths, capture_output=True, check=True)
+    return len(paths) / (time.time() - t0)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", default="../shared/corpora/spamassassin/full/index")
     ap.add_argument("--sa-every", type=int, default=3)
     ap.add_argument("--skip-rspamd", action="store_true")
     ap.add_argument("--skip-sa", action="store_true")
+    ap.add_argument("--speed-rounds", type=int, default=5,
+                    help="alternating spamtrace/bogofilter timing rounds after the accuracy runs")
     args = ap.parse_args()
     entries = read_index(args.index)
     n_train = len(entries) // 2
@@ -290,6 +305,21 @@ def main():
             rows.append((name, None, None, None, None, str(e)))
             continue
         rows.append((name, figures(full) if full else None, figures(samp), rate, train_rate, thr))
+    # The machine is shared and its speed drifts minute by minute: time
+    # spamtrace and bogofilter again in alternating rounds, so that both get
+    # the same windows, and keep each one's best.
+    named = {r[0]: i for i, r in enumerate(rows) if r[1] is not None}
+    if "spamtrace" in named and "bogofilter" in named and args.speed_rounds > 0:
+        best = {"spamtrace": rows[named["spamtrace"]][3], "bogofilter": rows[named["bogofilter"]][3]}
+        for r in range(args.speed_rounds):
+            print("speed round %d of %d..." % (r + 1, args.speed_rounds), file=sys.stderr)
+            best["spamtrace"] = max(best["spamtrace"], spamtrace_speed(args.index))
+            best["bogofilter"] = max(best["bogofilter"], bogofilter_speed(test, tmp))
+        for name, rate in best.items():
+            row = list(rows[named[name]]); row[3] = rate; rows[named[name]] = tuple(row)
+        print("speed: best of the first run and %d alternating rounds (each spamtrace round the best of "
+              "3 passes): spamtrace %.0f msgs/s, bogofilter %.0f msgs/s, %.1fx"
+              % (args.speed_rounds, best["spamtrace"], best["bogofilter"], best["spamtrace"] / best["bogofilter"]))
     print()
     print("| filter | set | (1-ROCA)% | FP at default threshold | FN | spam caught at 0.1% FP | msgs/s scored | msgs/s trained | threshold |")
     print("|---|---|---|---|---|---|---|---|---|")
