@@ -10,6 +10,8 @@
 //! Run with `cargo test -p spamtrace-classify --test kinds_eval -- --nocapture`
 //! to see the tables. Skipped when the corpora are missing, unless `CI=true`.
 
+mod common;
+use common::corpora_root;
 use sha2::{Digest, Sha256};
 use spamtrace_classify::{ScamKind, detect_kind, kind_evidence};
 use spamtrace_mail::{Limits, TrustedHosts, analyze};
@@ -37,23 +39,6 @@ struct Labelled {
     sha256: String,
     kind: ScamKind,
     source: String,
-}
-
-fn corpora_root() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "corpora not found at {}: CI=true needs them (mount /work/shared/corpora)",
-        root.display()
-    );
-    eprintln!(
-        "skipping the kind evaluation: no corpora at {}",
-        root.display()
-    );
-    None
 }
 
 fn load_set() -> Vec<Labelled> {
@@ -158,7 +143,7 @@ fn table(name: &str, conf: &Confusion) -> f64 {
 fn scam_kinds_on_the_labelled_set() {
     let set = load_set();
     assert!(set.len() >= 300, "the issue asks for at least 300 messages");
-    let Some(root) = corpora_root() else {
+    let Some(root) = corpora_root("the kind evaluation") else {
         return;
     };
     let wanted: HashMap<&str, &Labelled> = set.iter().map(|l| (l.sha256.as_str(), l)).collect();

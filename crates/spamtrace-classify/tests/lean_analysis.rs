@@ -10,27 +10,11 @@
 //! and `CI=true`. In a debug build, `explain` (the slow describing pass) is
 //! compared on every 4th message, everything else on every message.
 
+mod common;
+use common::corpora_root;
 use spamtrace_classify::{Model, ModelConfig, kind_evidence};
 use spamtrace_mail::{Analysis, LIST_HEADERS, Limits, TrustedHosts, analyze, analyze_for_scoring};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
-use std::path::{Path, PathBuf};
-
-fn corpora_root() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "corpora not found at {}: CI=true needs them (mount /work/shared/corpora)",
-        root.display()
-    );
-    eprintln!(
-        "skipping the lean-analysis comparison: no corpora at {}",
-        root.display()
-    );
-    None
-}
 
 /// The fields the lean analysis promises to fill, compared one by one so a
 /// failure names the field. Attachments are compared without their SHA-256,
@@ -71,7 +55,7 @@ fn scoring_fields_differ(full: &Analysis, lean: &Analysis) -> Option<&'static st
 
 #[test]
 fn the_lean_analysis_scores_exactly_like_the_full_one_on_every_corpus_message() {
-    let Some(root) = corpora_root() else {
+    let Some(root) = corpora_root("the lean-analysis comparison") else {
         return;
     };
     let model = Model::builtin();
