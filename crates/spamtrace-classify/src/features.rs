@@ -454,7 +454,7 @@ impl Featurizer {
         let mut out = Capped { inner: sink, max };
         // A bias feature, so the model learns the base rate.
         out.add(Ns::Bias, 0, || "(base rate)".to_string());
-        let via_list = self.set.drop_list_text && list_text::via_list(a);
+        let via_list = self.set.drop_list_text && a.via_mailing_list();
         let subject = a.subject.as_deref().map(|s| match via_list {
             true => list_text::without_tag(s),
             false => std::borrow::Cow::Borrowed(s),

@@ -11,17 +11,7 @@
 //! spam were `[ILUG]` posts whose strongest features were all the footer's.
 
 use aho_corasick::AhoCorasick;
-use spamtrace_mail::{Analysis, LIST_HEADERS};
 use std::sync::LazyLock;
-
-/// Whether a mailing list delivered this message: it carries one of the
-/// fields list software adds ([`LIST_HEADERS`], which the lean analysis
-/// also keeps).
-pub(crate) fn via_list(a: &Analysis) -> bool {
-    a.headers
-        .iter()
-        .any(|h| LIST_HEADERS.iter().any(|n| h.name.eq_ignore_ascii_case(n)))
-}
 
 /// Only the last this many bytes of the text are searched for a footer.
 const FOOTER_WINDOW: usize = 2000;
@@ -115,7 +105,7 @@ pub(crate) fn without_tag(subject: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
     use crate::features::{Describe, FeatureSet, Featurizer};
-    use spamtrace_mail::HeaderField;
+    use spamtrace_mail::{Analysis, HeaderField};
 
     fn described(a: &Analysis, set: FeatureSet) -> Vec<String> {
         let mut d = Describe::new(20);

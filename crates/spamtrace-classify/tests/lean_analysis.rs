@@ -13,7 +13,9 @@
 mod common;
 use common::corpora_root;
 use spamtrace_classify::{Model, ModelConfig, kind_evidence};
-use spamtrace_mail::{Analysis, LIST_HEADERS, Limits, TrustedHosts, analyze, analyze_for_scoring};
+use spamtrace_mail::{
+    Analysis, Limits, TrustedHosts, analyze, analyze_for_scoring, is_list_header,
+};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 
 /// The fields the lean analysis promises to fill, compared one by one so a
@@ -21,10 +23,7 @@ use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 /// which the lean analysis leaves empty; of the header fields it keeps the
 /// mailing-list ones only.
 fn scoring_fields_differ(full: &Analysis, lean: &Analysis) -> Option<&'static str> {
-    let list_headers = full
-        .headers
-        .iter()
-        .filter(|h| LIST_HEADERS.iter().any(|l| h.name.eq_ignore_ascii_case(l)));
+    let list_headers = full.headers.iter().filter(|h| is_list_header(&h.name));
     let attachments_equal = full.attachments.len() == lean.attachments.len()
         && full
             .attachments

@@ -198,6 +198,13 @@ impl Analysis {
             .map(|h| h.value.as_str())
     }
 
+    /// Whether a mailing list delivered this message: it carries one of the
+    /// fields list software adds ([`crate::LIST_HEADERS`], which the lean
+    /// analysis also keeps).
+    pub fn via_mailing_list(&self) -> bool {
+        self.headers.iter().any(|h| crate::is_list_header(&h.name))
+    }
+
     /// The From address's domain, lowercased.
     pub fn from_domain(&self) -> Option<&str> {
         self.from.as_ref().and_then(|m| m.domain())

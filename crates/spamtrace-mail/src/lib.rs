@@ -18,7 +18,9 @@ pub use analysis::{
     Analysis, Attachment, HeaderField, Hop, HtmlStats, Mailbox, MimeShape, UrlContext, UrlRef,
 };
 pub use html::html_to_text;
-pub use parse::{LIST_HEADERS, Limits, TrustedHosts, analyze, analyze_for_scoring, sha256_hex};
+pub use parse::{
+    LIST_HEADERS, Limits, TrustedHosts, analyze, analyze_for_scoring, is_list_header, sha256_hex,
+};
 pub use raw::{Envelope, Label, RawMessage, SmtpSession, TimeSource, resolve_received_at};
 pub use received::parse_received;
 pub use urls::{extract_urls, normalize_host, registered_domain, url_from_attribute};

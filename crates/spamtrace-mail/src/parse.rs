@@ -167,6 +167,11 @@ pub const LIST_HEADERS: &[&str] = &[
     "x-mailing-list",
 ];
 
+/// Whether a header field name (any case) is one of [`LIST_HEADERS`].
+pub fn is_list_header(name: &str) -> bool {
+    LIST_HEADERS.iter().any(|l| name.eq_ignore_ascii_case(l))
+}
+
 /// Run one analysis, turning a panic into a `problem`.
 fn guarded(raw: &[u8], depth: Depth<'_>, analysis: impl FnOnce() -> Analysis) -> Analysis {
     // Belt and braces: a panic in the third-party parser on some hostile
@@ -460,14 +465,14 @@ fn extract_list_headers(msg: &Message<'_>, raw: &[u8], limits: &Limits, a: &mut 
             | HeaderName::ListPost
             | HeaderName::ListSubscribe
             | HeaderName::ListUnsubscribe => true,
-            HeaderName::Other(n) => LIST_HEADERS.iter().any(|l| n.eq_ignore_ascii_case(l)),
+            HeaderName::Other(n) => is_list_header(n),
             _ => false,
         };
         if !maybe {
             continue;
         }
         let name = field_name(h, raw);
-        if LIST_HEADERS.iter().any(|l| name.eq_ignore_ascii_case(l)) {
+        if is_list_header(&name) {
             a.headers.push(header_field(h, &name, raw, limits));
         }
     }
