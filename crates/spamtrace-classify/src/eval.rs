@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::tokens::TokenModelConfig;
 use serde::Serialize;
-use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, sha256_hex};
+use spamtrace_mail::{Label, Limits, TrustedHosts};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -159,19 +159,6 @@ impl Scored {
     }
 }
 
-/// The analysis `model` learns a message from: what it scores
-/// ([`Model::analyze_for_scoring`]) plus the message's SHA-256, the
-/// identity that makes learning a message twice harmless (the lean analysis
-/// leaves it out). Learning reads the same features as scoring, so this is
-/// what a full analysis would give the model, for about half the parsing.
-fn analysis_to_learn(model: &Model, bytes: &[u8]) -> Analysis {
-    let mut a = model.analyze_for_scoring(bytes, &Limits::default(), &TrustedHosts::default());
-    if a.sha256.is_empty() {
-        a.sha256 = sha256_hex(bytes);
-    }
-    a
-}
-
 /// Passes over the test messages whose fastest gives `test_msgs_per_s`.
 pub const TIMED_PASSES: usize = 3;
 
@@ -250,7 +237,8 @@ pub fn train_calibrated_with(
     let batch: Vec<(Option<u64>, Features, Label)> = messages
         .iter()
         .map(|(bytes, label)| {
-            let a = analysis_to_learn(&probe, bytes);
+            let a =
+                probe.analyze_with_identity(bytes, &Limits::default(), &TrustedHosts::default());
             (Model::message_key(&a), probe.features_of(&a), *label)
         })
         .collect();
@@ -287,7 +275,7 @@ pub fn evaluate_online(
     let mut points = Vec::with_capacity(messages.len());
     let t0 = Instant::now();
     for (i, (bytes, label)) in messages.iter().enumerate() {
-        let a = analysis_to_learn(&model, bytes);
+        let a = model.analyze_with_identity(bytes, &Limits::default(), &TrustedHosts::default());
         let c = model.classify(&a);
         scored.push(Scored::of(&c, *label));
         points.push((c.log_odds, *label == Label::Spam));

@@ -466,6 +466,23 @@ impl Model {
         }
     }
 
+    /// [`Model::analyze_for_scoring`] plus the message's SHA-256 (which the
+    /// lean analysis leaves out): enough to score the message, name it, and
+    /// [`Model::train`] on it (the hash is what makes learning a message
+    /// twice harmless).
+    pub fn analyze_with_identity(
+        &self,
+        raw: &[u8],
+        limits: &Limits,
+        trusted: &TrustedHosts,
+    ) -> Analysis {
+        let mut a = self.analyze_for_scoring(raw, limits, trusted);
+        if a.sha256.is_empty() {
+            a.sha256 = spamtrace_mail::sha256_hex(raw);
+        }
+        a
+    }
+
     fn with_slots<R>(&self, a: &Analysis, f: impl FnOnce(&[u32]) -> R) -> R {
         self.with_scratch(|slots| {
             self.featurizer.extract(a, slots);

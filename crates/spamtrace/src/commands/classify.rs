@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use spamtrace_classify::eval::{self, RocSeries};
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Loss, Model, ModelConfig, kind_evidence};
-use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze, sha256_hex};
+use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -149,12 +149,9 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
             continue;
         };
         count += 1;
-        // Scoring needs only the lean analysis; the identity printed with
-        // each line is hashed on its own (the lean analysis has no SHA-256).
-        let mut a = model.analyze_for_scoring(&raw.bytes, &limits, &trusted);
-        if a.sha256.is_empty() {
-            a.sha256 = sha256_hex(&raw.bytes);
-        }
+        // Scoring needs only the lean analysis, plus the identity printed
+        // with each line.
+        let a = model.analyze_with_identity(&raw.bytes, &limits, &trusted);
         let c = model.classify(&a);
         let kind = c.kind.map(|k| k.as_str()).unwrap_or("-");
         if args.json {
