@@ -34,7 +34,11 @@ const FOOTER_MARKERS: &[&str] = &[
 static MARKERS_REVERSED: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(FOOTER_MARKERS.iter().map(|m| m.bytes().rev().collect::<Vec<u8>>()))
+        .build(
+            FOOTER_MARKERS
+                .iter()
+                .map(|m| m.bytes().rev().collect::<Vec<u8>>()),
+        )
         .expect("a handful of literal markers always build")
 });
 
@@ -219,9 +223,21 @@ mod tests {
             })
         };
         let pieces = [
-            "mailing list", "MAILING LISTINFO", "listinfo", "unsubscribe", "Yahoo! Groups",
-            "groups.yahoo.com", "sponsored by", "list maintainer", "x", " ", "\n", "-----\n",
-            "mailing lis", "é", "listinf",
+            "mailing list",
+            "MAILING LISTINFO",
+            "listinfo",
+            "unsubscribe",
+            "Yahoo! Groups",
+            "groups.yahoo.com",
+            "sponsored by",
+            "list maintainer",
+            "x",
+            " ",
+            "\n",
+            "-----\n",
+            "mailing lis",
+            "é",
+            "listinf",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..5000 {
@@ -232,7 +248,11 @@ mod tests {
                 state ^= state << 17;
                 t.push_str(pieces[(state % pieces.len() as u64) as usize]);
             }
-            assert_eq!(last_marker_start(t.as_bytes()), forward(t.as_bytes()), "{t:?}");
+            assert_eq!(
+                last_marker_start(t.as_bytes()),
+                forward(t.as_bytes()),
+                "{t:?}"
+            );
         }
     }
 
