@@ -1076,6 +1076,56 @@ fn is_word_byte(b: u8) -> bool {
     WORD_BYTE[b as usize]
 }
 
+/// Bit `i` set when `chunk[i]` is a word byte (at most 64 bytes).
+fn word_mask_scalar(chunk: &[u8]) -> u64 {
+    let mut m = 0u64;
+    for (i, &b) in chunk.iter().enumerate() {
+        m |= (is_word_byte(b) as u64) << i;
+    }
+    m
+}
+
+/// [`word_mask_scalar`] of a full 64-byte block, 16 bytes per step with
+/// SSE2 (part of every x86-64): the byte loop was the tokenizer's largest
+/// cost. A word byte is a letter, a digit, a byte >= 0x80, `$`, `'` or `-`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn word_mask64(chunk: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::*;
+    let mut m = 0u64;
+    for k in 0..4 {
+        // SAFETY: SSE2 is baseline on x86_64, and the 16 bytes read are
+        // inside `chunk` (k * 16 + 16 <= 64).
+        let bits = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().add(16 * k) as *const __m128i);
+            let splat = |b: u8| _mm_set1_epi8(b as i8);
+            // x <= max, unsigned: min(x, max) == x.
+            let at_most = |x: __m128i, max: u8| _mm_cmpeq_epi8(_mm_min_epu8(x, splat(max)), x);
+            let digit = at_most(_mm_sub_epi8(v, splat(b'0')), 9);
+            // Setting bit 5 maps A-Z onto a-z and no other byte into a-z.
+            let letter = at_most(_mm_sub_epi8(_mm_or_si128(v, splat(0x20)), splat(b'a')), 25);
+            let joiner = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, splat(b'$')),
+                    _mm_cmpeq_epi8(v, splat(b'\'')),
+                ),
+                _mm_cmpeq_epi8(v, splat(b'-')),
+            );
+            // `v` itself has its top bit set exactly on the bytes >= 0x80.
+            let any = _mm_or_si128(_mm_or_si128(v, digit), _mm_or_si128(letter, joiner));
+            _mm_movemask_epi8(any) as u16 as u64
+        };
+        m |= bits << (16 * k);
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn word_mask64(chunk: &[u8; 64]) -> u64 {
+    word_mask_scalar(chunk)
+}
+
 impl<'a> Tokens<'a> {
     fn new(text: &'a [u8], max: usize) -> Tokens<'a> {
         Tokens {
@@ -1096,11 +1146,10 @@ impl<'a> Tokens<'a> {
         let base = at & !63;
         if base != self.block_at {
             let chunk = &self.text[base..self.text.len().min(base + 64)];
-            let mut m = 0u64;
-            for (i, &b) in chunk.iter().enumerate() {
-                m |= (is_word_byte(b) as u64) << i;
-            }
-            self.block = m;
+            self.block = match chunk.try_into() {
+                Ok(full) => word_mask64(full),
+                Err(_) => word_mask_scalar(chunk),
+            };
             self.block_at = base;
         }
         self.block
@@ -1237,6 +1286,21 @@ const fn fold_digits(mut t: [u8; 256]) -> [u8; 256] {
 mod tests {
     use super::*;
     use spamtrace_mail::{HeaderField, UrlContext, UrlRef};
+
+    #[test]
+    fn the_block_mask_agrees_with_the_byte_table() {
+        // Every byte value at every position of a block.
+        for b in 0..=255u8 {
+            for at in 0..64 {
+                let mut block = [b'a'; 64];
+                block[at] = b;
+                assert_eq!(word_mask64(&block), word_mask_scalar(&block), "byte {b} at {at}");
+                let mut block = [b' '; 64];
+                block[at] = b;
+                assert_eq!(word_mask64(&block), word_mask_scalar(&block), "byte {b} at {at}");
+            }
+        }
+    }
 
     fn words_of(s: &str) -> Vec<String> {
         let mut t = Tokens::new(s.as_bytes(), 40);

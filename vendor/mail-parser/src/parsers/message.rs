@@ -327,7 +327,12 @@ impl MessageParser {
                         (Cow::Borrowed(bytes), Some(charset_decoder)) => {
                             charset_decoder(bytes).into()
                         }
-                        (Cow::Borrowed(bytes), None) => String::from_utf8_lossy(bytes),
+                        // spamtrace patch: the validator with an ASCII fast
+                        // path first; `from_utf8_lossy` reads byte by byte.
+                        (Cow::Borrowed(bytes), None) => match std::str::from_utf8(bytes) {
+                            Ok(text) => Cow::Borrowed(text),
+                            Err(_) => String::from_utf8_lossy(bytes),
+                        },
                     };
 
                     let is_html = mime_type == MimeType::TextHtml;
