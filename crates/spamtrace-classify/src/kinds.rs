@@ -846,6 +846,13 @@ pub fn kind_evidence(a: &Analysis, keep_reasons: bool) -> KindEvidence {
             .unwrap_or(""),
         &a.text[..floor_char(&a.text, 8192)],
     ];
+    // A brand counts only against links elsewhere: with no links at all
+    // there is nothing to find, so the text is not read again.
+    let brand_text = if a.urls.is_empty() {
+        [""; 3]
+    } else {
+        brand_text
+    };
     'brands: for t in brand_text {
         for m in lex.brand_matcher.find_iter(t) {
             let (brand, domain) = BRANDS[m.pattern().as_usize()];

@@ -18,8 +18,31 @@ use std::{borrow::Cow, collections::HashMap, hash::Hash, net::IpAddr};
 #[derive(Debug, PartialEq, Eq, Clone)]
 #[allow(unpredictable_function_pointer_comparisons)]
 pub struct MessageParser {
-    pub(crate) header_map: HashMap<HeaderName<'static>, HdrParseFnc>,
+    pub(crate) header_map:
+        HashMap<HeaderName<'static>, HdrParseFnc, std::hash::BuildHasherDefault<NameHasher>>,
     pub(crate) def_hdr_parse_fnc: HdrParseFnc,
+}
+
+/// spamtrace patch: the parser looks every header field's name up in
+/// `header_map`, and `HeaderName` hashes an unknown name one byte at a time,
+/// which SipHash makes a visible cost; a multiply per byte is plenty for a
+/// map of a few dozen names chosen by the caller.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        // Fold the well-mixed high bits down: the table indexes by low bits.
+        self.0 ^ (self.0 >> 32)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u8(b);
+        }
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 pub(crate) type HdrParseFnc = for<'x> fn(&mut MessageStream<'x>) -> crate::HeaderValue<'x>;
