@@ -1294,10 +1294,18 @@ mod tests {
             for at in 0..64 {
                 let mut block = [b'a'; 64];
                 block[at] = b;
-                assert_eq!(word_mask64(&block), word_mask_scalar(&block), "byte {b} at {at}");
+                assert_eq!(
+                    word_mask64(&block),
+                    word_mask_scalar(&block),
+                    "byte {b} at {at}"
+                );
                 let mut block = [b' '; 64];
                 block[at] = b;
-                assert_eq!(word_mask64(&block), word_mask_scalar(&block), "byte {b} at {at}");
+                assert_eq!(
+                    word_mask64(&block),
+                    word_mask_scalar(&block),
+                    "byte {b} at {at}"
+                );
             }
         }
     }
