@@ -45,14 +45,16 @@ impl Sink for NoDedup {
 }
 
 fn main() {
-    let idx = std::env::args().nth(1).unwrap();
+    let idx = std::env::args()
+        .nth(1)
+        .expect("usage: speed_probe INDEX [stage,stage,...|all]");
     let what = std::env::args().nth(2).unwrap_or("all".into());
     let reps: usize = std::env::var("REPS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    let e = read_trec_index(std::path::Path::new(&idx)).unwrap();
-    let msgs = load_messages(&e).unwrap();
+    let e = read_trec_index(std::path::Path::new(&idx)).expect("a readable TREC index");
+    let msgs = load_messages(&e).expect("the index's messages");
     // The test half of the split (as `eval` scores it), or every message with ALL=1.
     let from = if std::env::var("ALL").is_ok() {
         0
@@ -68,6 +70,8 @@ fn main() {
         Model::builtin()
     };
     let (l, t) = (Limits::default(), TrustedHosts::default());
+    // Close to the scoring configuration (`analyze_for_scoring`'s own parser
+    // also decodes the mailing-list fields), for the parser's share alone.
     let lean_parser = mail_parser::MessageParser::new()
         .with_mime_headers()
         .header_text(mail_parser::HeaderName::Subject)
