@@ -709,15 +709,18 @@ mod tests {
     }
 
     #[test]
-    fn single_byte_charsets_and_quoted_printable_decode_through_ignored_fields() {
+    fn charsets_quoted_printable_and_base64_decode_through_ignored_fields() {
         // The paths the vendored mail-parser patches speed up: folded fields
         // nobody asked for, a quoted-printable body with runs of plain text,
-        // soft line breaks and trailing blanks, in a single-byte charset.
+        // soft line breaks and trailing blanks, in a single-byte charset,
+        // and a base64 attachment.
         let raw = "Received: from a\r\n\tby b\r\n with SMTP\r\nX-Long: one\r\n  two\r\n\
 Subject: caf\\xe9\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\n\
 Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
-Plain text, then caf=E9 and na=EFve =3D fine=\r\n joined   \r\nnext-line\r\n--b--\r\n";
+Plain text, then caf=E9 and na=EFve =3D fine=\r\n joined   \r\nnext-line\r\n--b\r\n\
+Content-Type: application/pdf; name=\"a.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+JVBERi0xLjQg\r\naGVsbG8gd29y\r\nbGQ=\r\n--b--\r\n";
         let mut bytes = raw.as_bytes().to_vec();
         // A raw latin-1 byte in the subject, as old mailers wrote it.
         let at = bytes.windows(4).position(|w| w == b"caf\\").unwrap();
@@ -730,6 +733,9 @@ Plain text, then caf=E9 and na=EFve =3D fine=\r\n joined   \r\nnext-line\r\n--b-
                 a.text.trim_end(),
                 "Plain text, then café and naïve = fine joined\r\nnext-line"
             );
+            // "%PDF-1.4 hello world" in base64 quads, split over lines, padded.
+            let att = &a.attachments[0];
+            assert_eq!((att.size, att.filename.as_deref()), (20, Some("a.pdf")));
         }
     }
 
