@@ -1289,23 +1289,19 @@ mod tests {
 
     #[test]
     fn the_block_mask_agrees_with_the_byte_table() {
-        // Every byte value at every position of a block.
-        for b in 0..=255u8 {
-            for at in 0..64 {
-                let mut block = [b'a'; 64];
-                block[at] = b;
-                assert_eq!(
-                    word_mask64(&block),
-                    word_mask_scalar(&block),
-                    "byte {b} at {at}"
-                );
-                let mut block = [b' '; 64];
-                block[at] = b;
-                assert_eq!(
-                    word_mask64(&block),
-                    word_mask_scalar(&block),
-                    "byte {b} at {at}"
-                );
+        // Every byte value at every position of a block, among word bytes
+        // and among spaces.
+        for filler in [b'a', b' '] {
+            for b in 0..=255u8 {
+                for at in 0..64 {
+                    let mut block = [filler; 64];
+                    block[at] = b;
+                    assert_eq!(
+                        word_mask64(&block),
+                        word_mask_scalar(&block),
+                        "byte {b} at {at} among {filler}"
+                    );
+                }
             }
         }
     }
