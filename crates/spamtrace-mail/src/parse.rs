@@ -419,15 +419,21 @@ fn field_name<'r>(h: &'r Header<'_>, raw: &'r [u8]) -> std::borrow::Cow<'r, str>
     let name_bytes = raw
         .get(h.offset_field as usize..h.offset_start as usize)
         .unwrap_or_default();
+    let parsed = h.name.as_str();
     match lossy(name_bytes) {
-        std::borrow::Cow::Borrowed(n) => {
-            let n = n.trim_end().trim_end_matches(':').trim_end();
-            std::borrow::Cow::Borrowed(if n.is_empty() { h.name.as_str() } else { n })
-        }
+        std::borrow::Cow::Borrowed(n) => std::borrow::Cow::Borrowed(trim_field_name(n, parsed)),
         std::borrow::Cow::Owned(n) => {
-            let t = n.trim_end().trim_end_matches(':').trim_end();
-            std::borrow::Cow::Owned(if t.is_empty() { h.name.as_str() } else { t }.to_string())
+            std::borrow::Cow::Owned(trim_field_name(&n, parsed).to_string())
         }
+    }
+}
+
+/// `written` without the colon and the blanks around it, or `parsed` when
+/// nothing is left.
+fn trim_field_name<'a>(written: &'a str, parsed: &'a str) -> &'a str {
+    match written.trim_end().trim_end_matches(':').trim_end() {
+        "" => parsed,
+        name => name,
     }
 }
 
