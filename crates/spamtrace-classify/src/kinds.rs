@@ -838,36 +838,33 @@ pub fn kind_evidence(a: &Analysis, keep_reasons: bool) -> KindEvidence {
             keep_reasons,
         );
     }
-    let brand_text = [
-        a.subject.as_deref().unwrap_or(""),
-        a.from
-            .as_ref()
-            .and_then(|f| f.name.as_deref())
-            .unwrap_or(""),
-        &a.text[..floor_char(&a.text, 8192)],
-    ];
     // A brand counts only against links elsewhere: with no links at all
     // there is nothing to find, so the text is not read again.
-    let brand_text = if a.urls.is_empty() {
-        [""; 3]
-    } else {
-        brand_text
-    };
-    'brands: for t in brand_text {
-        for m in lex.brand_matcher.find_iter(t) {
-            let (brand, domain) = BRANDS[m.pattern().as_usize()];
-            let elsewhere = a
-                .urls
-                .iter()
-                .any(|u| u.domain.as_deref().is_none_or(|d| d != domain));
-            if elsewhere {
-                ev.add(
-                    ScamKind::Phishing,
-                    3,
-                    || format!("names {brand} but links elsewhere"),
-                    keep_reasons,
-                );
-                break 'brands;
+    if !a.urls.is_empty() {
+        let brand_text = [
+            a.subject.as_deref().unwrap_or(""),
+            a.from
+                .as_ref()
+                .and_then(|f| f.name.as_deref())
+                .unwrap_or(""),
+            &a.text[..floor_char(&a.text, 8192)],
+        ];
+        'brands: for t in brand_text {
+            for m in lex.brand_matcher.find_iter(t) {
+                let (brand, domain) = BRANDS[m.pattern().as_usize()];
+                let elsewhere = a
+                    .urls
+                    .iter()
+                    .any(|u| u.domain.as_deref().is_none_or(|d| d != domain));
+                if elsewhere {
+                    ev.add(
+                        ScamKind::Phishing,
+                        3,
+                        || format!("names {brand} but links elsewhere"),
+                        keep_reasons,
+                    );
+                    break 'brands;
+                }
             }
         }
     }
