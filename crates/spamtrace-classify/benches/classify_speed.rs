@@ -31,6 +31,11 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The allocator of the `spamtrace` binary, so this program measures what
+/// `spamtrace eval` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn corpus() -> Vec<Vec<u8>> {
     let index = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpora/spamassassin/full/index");

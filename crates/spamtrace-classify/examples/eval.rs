@@ -10,6 +10,11 @@ use spamtrace_classify::eval::{
 use spamtrace_classify::{ModelConfig, TokenModelConfig};
 use std::io::Write;
 
+/// The allocator of the `spamtrace` binary, so this program measures what
+/// `spamtrace eval` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let get = |name: &str| {

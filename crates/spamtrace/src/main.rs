@@ -72,6 +72,12 @@ enum Command {
     Trap(commands::trap::TrapArgs),
 }
 
+/// Parsing and featurizing allocate dozens of small buffers a message;
+/// mimalloc serves them faster than the system allocator (measured in
+/// `crates/spamtrace-classify/README.md`, "Fifth round").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 unsafe extern "C" {
     fn signal(signum: i32, handler: usize) -> usize;
 }
