@@ -110,6 +110,11 @@ fn main() {
         ),
         ("shipped set (list footers and tags left out)", base, None),
         (
+            "shipped set, features scaled by IDF (fifth round)",
+            ModelConfig { idf: true, ..base },
+            None,
+        ),
+        (
             "shipped set + token model",
             base,
             Some(TokenModelConfig::DEFAULT),

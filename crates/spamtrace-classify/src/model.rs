@@ -340,6 +340,13 @@ pub struct ModelConfig {
     /// Passes over a training batch (`eval::train_calibrated`); incremental
     /// `train` calls always make one step.
     pub passes: u32,
+    /// Scale each feature by its inverse document frequency (IDF) over the
+    /// trained messages before the vector is made unit length, so that
+    /// features every message has (the bias, common words, common 4-grams)
+    /// count for little and rare ones for more. Off by default: it won all
+    /// five validation columns of `examples/shift.rs` but not the test half
+    /// (README, "Fifth round").
+    pub idf: bool,
 }
 
 impl Default for ModelConfig {
@@ -352,8 +359,37 @@ impl Default for ModelConfig {
             learning_rate: 0.5,
             loss: Loss::Hinge,
             passes: 5,
+            idf: false,
         }
     }
+}
+
+/// The smallest IDF: a feature in every trained message still counts a
+/// little (and a fresh model, which has counted nothing, scales every
+/// feature alike).
+const IDF_FLOOR: f64 = 0.01;
+
+/// ln((n + 1) / (df + 1)), at least [`IDF_FLOOR`]: the weight of a feature
+/// that `df` of `n` counted messages have.
+fn idf_of(df: u32, n: u32) -> f32 {
+    ((n as f64 + 1.0) / (df as f64 + 1.0)).ln().max(IDF_FLOOR) as f32
+}
+
+/// Document frequencies: in how many trained messages each slot occurs.
+/// The IDF the model uses is computed against `reference` (the message count
+/// at the last full refresh, see [`Model::count_message`]), so every slot's
+/// scale is always `idf_of(counts[slot], reference)` exactly, and a saved
+/// model scores as it did in memory.
+#[derive(Debug, Clone, PartialEq)]
+struct DocFreq {
+    counts: Vec<u32>,
+    /// Per slot: the square of its scale, `idf_of(counts[slot], reference)^2`
+    /// (what the length of a message's scaled vector sums).
+    scale2: Vec<f32>,
+    /// Messages counted.
+    docs: u32,
+    /// `docs` when every slot's scale was last recomputed.
+    reference: u32,
 }
 
 /// The spam model. See the module documentation for why it is built this way.
@@ -361,7 +397,11 @@ impl Default for ModelConfig {
 pub struct Model {
     bits: u32,
     featurizer: Featurizer,
+    /// Per slot: what the score adds when the feature is present: the learnt
+    /// weight times the feature's scale (its IDF; 1 without IDF).
     weights: Vec<f32>,
+    /// Document frequencies and scales, when the model scales by IDF.
+    doc_freq: Option<DocFreq>,
     learning_rate: f32,
     loss: Loss,
     /// How raw log-odds map to a probability.
@@ -378,9 +418,9 @@ pub struct Model {
 
 const MAGIC: &[u8; 8] = b"SPTRMDL\x01";
 /// The model file layout version; bump when the layout or the features change.
-/// Version 3 added the token model section; version 2 files (linear model
-/// only) are still read.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 3 added the token model section, version 4 the IDF section;
+/// version 2 and 3 files (no IDF) are still read.
+pub const FORMAT_VERSION: u32 = 4;
 
 thread_local! {
     static SLOTS: RefCell<Option<Slots>> = const { RefCell::new(None) };
@@ -393,10 +433,17 @@ impl Model {
     /// A fresh, untrained model (every message scores 0.5).
     pub fn new(config: ModelConfig) -> Model {
         let bits = config.hash_bits.clamp(10, 26);
+        let doc_freq = config.idf.then(|| DocFreq {
+            counts: vec![0; 1 << bits],
+            scale2: vec![square(idf_of(0, 0)); 1 << bits],
+            docs: 0,
+            reference: 0,
+        });
         Model {
             bits,
             featurizer: Featurizer::new(config.features),
             weights: vec![0.0; 1 << bits],
+            doc_freq,
             learning_rate: config.learning_rate,
             loss: config.loss,
             calibration: Calibration::default(),
@@ -509,24 +556,102 @@ impl Model {
     /// Raw log-odds of spam for already extracted, deduplicated slots.
     #[inline]
     pub fn log_odds_of_slots(&self, slots: &[u32]) -> f32 {
-        let w = &self.weights;
-        // Four accumulators so independent table lookups overlap.
-        let mut acc = [0.0f32; 4];
-        let chunks = slots.chunks_exact(4);
-        let rest = chunks.remainder();
-        for c in chunks {
-            acc[0] += w[c[0] as usize];
-            acc[1] += w[c[1] as usize];
-            acc[2] += w[c[2] as usize];
-            acc[3] += w[c[3] as usize];
+        let (sum, inverse_length) = self.sum_and_inverse_length(slots);
+        sum * inverse_length
+    }
+
+    /// The sum of the present features' weights (already times their
+    /// scale) and 1 / the length of the message's scaled feature vector.
+    /// Each message's vector is made unit length: long and short messages
+    /// move the score alike, measured better than raw binary features
+    /// (README). Without IDF every scale is 1 and the length is sqrt(n).
+    #[inline]
+    fn sum_and_inverse_length(&self, slots: &[u32]) -> (f32, f32) {
+        let sum = sum4(&self.weights, slots);
+        match &self.doc_freq {
+            None => (sum, feature_value(slots.len())),
+            Some(df) => {
+                let squares = sum4(&df.scale2, slots);
+                (sum, 1.0 / squares.sqrt().max(f32::MIN_POSITIVE))
+            }
         }
-        for &s in rest {
-            acc[0] += w[s as usize];
+    }
+
+    /// Count a message's slots in the document frequencies (`add` false:
+    /// take it back out) and bring the slots' scales up to date. Once the
+    /// message count has grown by a 32nd since the last full refresh, every
+    /// slot's IDF is recomputed against the new count; in between, only the
+    /// counted slots change, against the same reference count. `refresh`
+    /// false leaves that to the caller (a batch counts every message first).
+    fn count_message(&mut self, slots: &[u32], add: bool, refresh: bool) {
+        let Some(df) = &mut self.doc_freq else {
+            return;
+        };
+        for &s in slots {
+            let c = &mut df.counts[s as usize];
+            *c = if add {
+                c.saturating_add(1)
+            } else {
+                c.saturating_sub(1)
+            };
         }
-        // Each message's feature vector has unit length (every present
-        // feature is 1/sqrt(n)): long and short messages move the score
-        // alike. Measured better than raw binary features (README).
-        ((acc[0] + acc[1]) + (acc[2] + acc[3])) * feature_value(slots.len())
+        df.docs = if add {
+            df.docs.saturating_add(1)
+        } else {
+            df.docs.saturating_sub(1)
+        };
+        if !refresh {
+            return;
+        }
+        if df.docs.abs_diff(df.reference) >= (df.reference / 32).max(16) {
+            self.refresh_scales();
+        } else {
+            let reference = df.reference;
+            for &s in slots {
+                let s = s as usize;
+                let idf = idf_of(df.counts[s], reference);
+                rescale(&mut self.weights[s], &mut df.scale2[s], idf);
+            }
+        }
+    }
+
+    /// Add `step` to the learnt weight of each slot: the table holds weight
+    /// times scale, so each entry moves by step times its squared scale (a
+    /// step along the message's scaled feature vector).
+    fn add_step(&mut self, slots: &[u32], step: f32) {
+        match &self.doc_freq {
+            None => {
+                for &s in slots {
+                    self.weights[s as usize] += step;
+                }
+            }
+            Some(df) => {
+                for &s in slots {
+                    self.weights[s as usize] += step * df.scale2[s as usize];
+                }
+            }
+        }
+    }
+
+    /// Recompute every slot's IDF against the current message count.
+    fn refresh_scales(&mut self) {
+        let Some(df) = &mut self.doc_freq else {
+            return;
+        };
+        df.reference = df.docs;
+        let unseen = idf_of(0, df.reference);
+        for ((weight, scale2), &count) in self
+            .weights
+            .iter_mut()
+            .zip(df.scale2.iter_mut())
+            .zip(&df.counts)
+        {
+            let idf = match count {
+                0 => unseen,
+                c => idf_of(c, df.reference),
+            };
+            rescale(weight, scale2, idf);
+        }
     }
 
     /// Raw log-odds of spam (uncalibrated).
@@ -563,10 +688,10 @@ impl Model {
         }
         let lr = self.learning_rate;
         let Features { slots, token_slots } = self.features_of(a);
-        if let Some(p) = previous {
-            for &s in &slots {
-                self.weights[s as usize] -= p.step;
-            }
+        match previous {
+            // Relabelled: the message is counted already.
+            Some(p) => self.add_step(&slots, -p.step),
+            None => self.count_message(&slots, true, true),
         }
         if let Some(t) = &mut self.tokens {
             if let Some(p) = previous {
@@ -585,24 +710,23 @@ impl Model {
     /// the per-message memory of [`Model::train`] (for batch experiments).
     /// Returns the step added to each weight.
     pub fn learn_slots(&mut self, slots: &[u32], label: Label, learning_rate: f32) -> f32 {
-        let m = self.log_odds_of_slots(slots);
+        let (sum, inverse_length) = self.sum_and_inverse_length(slots);
+        let m = sum * inverse_length;
         let step = match self.loss {
             Loss::Logistic => {
                 let y = if label == Label::Spam { 1.0 } else { 0.0 };
-                learning_rate * (y - sigmoid(m)) * feature_value(slots.len())
+                learning_rate * (y - sigmoid(m)) * inverse_length
             }
             Loss::Hinge => {
                 let y = if label == Label::Spam { 1.0 } else { -1.0 };
                 if y * m >= 1.0 {
                     0.0
                 } else {
-                    learning_rate * y * feature_value(slots.len())
+                    learning_rate * y * inverse_length
                 }
             }
         };
-        for &s in slots {
-            self.weights[s as usize] += step;
-        }
+        self.add_step(slots, step);
         self.updates += 1;
         step
     }
@@ -630,17 +754,20 @@ impl Model {
                     active[i] = false;
                     continue;
                 }
-                for &s in &features.slots {
-                    self.weights[s as usize] -= p.step;
-                }
+                self.add_step(&features.slots, -p.step);
                 if let Some(t) = &mut self.tokens {
                     t.learn(token_slots, p.label, false);
                 }
+            } else {
+                self.count_message(&features.slots, true, false);
             }
             if let Some(t) = &mut self.tokens {
                 t.learn(token_slots, *label, true);
             }
         }
+        // Every message is counted before the first step, so the whole
+        // batch trains with one set of IDFs.
+        self.refresh_scales();
         let lr = self.learning_rate;
         for _ in 0..passes.max(1) {
             for (i, (_, features, label)) in batch.iter().enumerate() {
@@ -684,13 +811,14 @@ impl Model {
     pub fn explain(&self, a: &Analysis, top: usize) -> Vec<Contribution> {
         let mut d = Describe::new(self.bits);
         let token_slots = self.extract_split(a, &mut d);
-        let v = feature_value(d.features.len());
+        let slots: Vec<u32> = d.features.iter().map(|(s, _)| *s).collect();
+        let (_, inverse_length) = self.sum_and_inverse_length(&slots);
         let mut out: Vec<Contribution> = d
             .features
             .into_iter()
             .enumerate()
             .map(|(i, (slot, feature))| {
-                let linear = self.weights[slot as usize] * v;
+                let linear = self.weights[slot as usize] * inverse_length;
                 match &self.tokens {
                     Some(t) if i < token_slots => {
                         let (evidence, spam, ham) = t.evidence(slot);
@@ -758,10 +886,13 @@ impl Model {
     }
 
     /// Serialise. Layout (little-endian): magic, version, hash bits, feature
-    /// bits, learning rate, calibration a and b, thresholds spam and ham,
-    /// updates, then the non-zero weights as (slot delta varint, f32), then the
-    /// trained-message table as (u64 key, u8 label, f32 step), then the
-    /// SHA-256 of everything before it.
+    /// bits, loss, learning rate, calibration a and b, thresholds spam and
+    /// ham, updates, then the non-zero weights (times their scale) as (slot
+    /// delta varint, f32), then (version 4) an IDF flag byte and, when set,
+    /// the message count, the reference count and the non-zero document
+    /// frequencies as (slot delta varint, count varint), then the
+    /// trained-message table as (u64 key, u8 label, f32 step), the token
+    /// model section, and the SHA-256 of everything before it.
     pub fn to_bytes(&self) -> Vec<u8> {
         let nonzero = self.weights.iter().filter(|w| **w != 0.0).count();
         let mut b = Vec::with_capacity(64 + nonzero * 6 + self.trained.len() * 13);
@@ -793,6 +924,24 @@ impl Model {
                 put_varint(&mut b, i as u32 - last);
                 last = i as u32;
                 b.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        match &self.doc_freq {
+            None => b.push(0),
+            Some(df) => {
+                b.push(1);
+                b.extend_from_slice(&df.docs.to_le_bytes());
+                b.extend_from_slice(&df.reference.to_le_bytes());
+                let seen = df.counts.iter().filter(|c| **c != 0).count();
+                b.extend_from_slice(&(seen as u32).to_le_bytes());
+                let mut last = 0u32;
+                for (i, &c) in df.counts.iter().enumerate() {
+                    if c != 0 {
+                        put_varint(&mut b, i as u32 - last);
+                        last = i as u32;
+                        put_varint(&mut b, c);
+                    }
+                }
             }
         }
         let mut trained: Vec<(&u64, &TrainedMessage)> = self.trained.iter().collect();
@@ -834,7 +983,7 @@ impl Model {
             pos: MAGIC.len(),
         };
         let version = r.u32().ok_or_else(|| corrupt("cut short in the header"))?;
-        if version != FORMAT_VERSION && version != 2 {
+        if !(2..=FORMAT_VERSION).contains(&version) {
             return Err(ModelError::Version {
                 path: name.to_string(),
                 found: version,
@@ -888,6 +1037,46 @@ impl Model {
             }
             weights[slot as usize] = w;
         }
+        // Versions 2 and 3 have no IDF: every scale is 1.
+        let doc_freq = match version {
+            2 | 3 => None,
+            _ => match r.u8().ok_or_else(short)? {
+                0 => None,
+                1 => {
+                    let docs = r.u32().ok_or_else(short)?;
+                    let reference = r.u32().ok_or_else(short)?;
+                    let seen = r.u32().ok_or_else(short)? as usize;
+                    if seen > size {
+                        return Err(corrupt("more document frequencies than slots"));
+                    }
+                    let mut counts = vec![0u32; size];
+                    let mut slot = 0u64;
+                    for _ in 0..seen {
+                        slot += r.varint().ok_or_else(short)? as u64;
+                        let c = r.varint().ok_or_else(short)?;
+                        if slot as usize >= size {
+                            return Err(corrupt("document frequency out of range"));
+                        }
+                        counts[slot as usize] = c;
+                    }
+                    let unseen = square(idf_of(0, reference));
+                    let scale2 = counts
+                        .iter()
+                        .map(|&c| match c {
+                            0 => unseen,
+                            c => square(idf_of(c, reference)),
+                        })
+                        .collect();
+                    Some(DocFreq {
+                        counts,
+                        scale2,
+                        docs,
+                        reference,
+                    })
+                }
+                _ => return Err(corrupt("bad IDF flag")),
+            },
+        };
         let count = r.u32().ok_or_else(short)? as usize;
         if count > body.len() / 13 {
             return Err(corrupt("trained-message table larger than the file"));
@@ -936,6 +1125,7 @@ impl Model {
             bits,
             featurizer: Featurizer::new(set),
             weights,
+            doc_freq,
             learning_rate,
             loss,
             calibration,
@@ -947,10 +1137,43 @@ impl Model {
     }
 }
 
-/// The value of each present feature in a message with `n` features.
+/// The value of each present feature in a message with `n` features (no IDF).
 #[inline]
 fn feature_value(n: usize) -> f32 {
     1.0 / (n.max(1) as f32).sqrt()
+}
+
+fn square(x: f32) -> f32 {
+    x * x
+}
+
+/// The sum of `table` over `slots`, with four accumulators so that the
+/// independent table lookups overlap.
+#[inline]
+fn sum4(table: &[f32], slots: &[u32]) -> f32 {
+    let mut acc = [0.0f32; 4];
+    let chunks = slots.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        acc[0] += table[c[0] as usize];
+        acc[1] += table[c[1] as usize];
+        acc[2] += table[c[2] as usize];
+        acc[3] += table[c[3] as usize];
+    }
+    for &s in rest {
+        acc[0] += table[s as usize];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Give a slot a new scale, keeping its learnt weight (the table holds
+/// weight times scale).
+#[inline]
+fn rescale(weight: &mut f32, scale2: &mut f32, scale: f32) {
+    if *weight != 0.0 {
+        *weight *= scale / scale2.sqrt();
+    }
+    *scale2 = scale * scale;
 }
 
 fn slot_bits(s: &Slots) -> u32 {
@@ -1213,7 +1436,13 @@ mod tests {
 
     #[test]
     fn hinge_steps_only_inside_the_margin() {
-        let mut m = small_model();
+        // Without IDF every feature has the same scale, so each step moves
+        // the score by exactly the learning rate.
+        let mut m = Model::new(ModelConfig {
+            hash_bits: 16,
+            idf: false,
+            ..Default::default()
+        });
         assert_eq!(m.loss, Loss::Hinge);
         let a = msg("f1", "x", "alpha beta gamma");
         let slots = m.slots_of(&a);
@@ -1424,17 +1653,32 @@ mod tests {
 
     #[test]
     fn version_2_files_are_read_as_the_linear_model_alone() {
-        let mut m = model(None);
+        let mut m = Model::new(ModelConfig {
+            hash_bits: 16,
+            idf: false,
+            ..Default::default()
+        });
         m.train(&msg("v1", "cheap pills", "buy pills"), Label::Spam);
-        let v3 = m.to_bytes();
-        // A version 2 file: no token section flag, version 2, new digest.
-        let mut v2 = v3[..v3.len() - 33].to_vec();
+        let v4 = m.to_bytes();
+        // Without IDF, a version 4 file is a version 3 file plus the IDF
+        // flag byte after the weights.
+        let flag = idf_flag_offset(&m);
+        assert_eq!(v4[flag], 0);
+        let mut v3 = v4[..flag].to_vec();
+        v3.extend_from_slice(&v4[flag + 1..v4.len() - 32]);
+        v3[8..12].copy_from_slice(&3u32.to_le_bytes());
+        // A version 2 file: no token section flag either.
+        let mut v2 = v3[..v3.len() - 1].to_vec();
         v2[8..12].copy_from_slice(&2u32.to_le_bytes());
-        let digest = Sha256::digest(&v2);
-        v2.extend_from_slice(&digest);
-        let back = Model::from_bytes(&v2, "v2").unwrap();
-        assert!(back.token_model().is_none());
-        assert_eq!(back.weights, m.weights);
+        for (name, mut file) in [("v3", v3), ("v2", v2)] {
+            let digest = Sha256::digest(&file);
+            file.extend_from_slice(&digest);
+            let back = Model::from_bytes(&file, name).unwrap();
+            assert!(back.token_model().is_none());
+            assert!(back.doc_freq.is_none());
+            assert_eq!(back.weights, m.weights);
+            assert_eq!(back.to_bytes(), m.to_bytes());
+        }
         // A version 3 file with a token model survives a round trip.
         let mut t = model(Some(TokenModelConfig::DEFAULT));
         t.train(&msg("v2", "lunch", "see you"), Label::Ham);
@@ -1459,5 +1703,94 @@ mod tests {
         let mut without = m.clone();
         without.tokens = None;
         without.to_bytes().len() - 33
+    }
+
+    /// Where the IDF flag sits in `m.to_bytes()`: right after the weights.
+    fn idf_flag_offset(m: &Model) -> usize {
+        let nonzero = m.weights.iter().filter(|w| **w != 0.0).count();
+        // magic, version, bits, features, loss, 5 f32 settings, updates, count.
+        let mut at = 8 + 4 * 4 + 5 * 4 + 8 + 4;
+        let mut last = 0u32;
+        for (i, w) in m.weights.iter().enumerate() {
+            if *w != 0.0 {
+                let mut v = Vec::new();
+                put_varint(&mut v, i as u32 - last);
+                last = i as u32;
+                at += v.len() + 4;
+            }
+        }
+        assert!(nonzero > 0);
+        at
+    }
+
+    // IDF scaling.
+
+    #[test]
+    fn idf_weighs_rare_features_above_common_ones_and_survives_a_round_trip() {
+        let idf_model = || {
+            Model::new(ModelConfig {
+                hash_bits: 16,
+                idf: true,
+                ..Default::default()
+            })
+        };
+        let mut m = idf_model();
+        // "common" is in every message, the topic words in a few.
+        for i in 0..40 {
+            let (subject, text, label) = match i % 2 {
+                0 => ("pills", "common cheap pills offer", Label::Spam),
+                _ => ("notes", "common meeting notes agenda", Label::Ham),
+            };
+            m.train(&msg(&format!("c{i:02}"), subject, text), label);
+        }
+        let df = m.doc_freq.as_ref().unwrap();
+        assert_eq!(df.docs, 40);
+        // Trained one by one, the scales are refreshed every 16 messages
+        // and kept exact for the counted slots in between.
+        assert_eq!(df.reference, 32);
+        let slot = |m: &Model, word: &str| {
+            let mut d = Describe::new(m.bits);
+            m.featurizer.extract(&msg("p", "", word), &mut d);
+            d.features
+                .iter()
+                .find(|(_, f)| f.contains(word))
+                .map(|(s, _)| *s as usize)
+                .unwrap()
+        };
+        let (common, rare) = (slot(&m, "common"), slot(&m, "pills"));
+        assert_eq!(df.counts[common], 40);
+        assert_eq!(df.counts[rare], 20);
+        assert!(df.scale2[common] < df.scale2[rare]);
+        for s in [common, rare] {
+            let idf = idf_of(df.counts[s], df.reference);
+            assert_eq!(df.scale2[s], idf * idf);
+        }
+        // A saved model scores exactly as the one in memory.
+        let back = Model::from_bytes(&m.to_bytes(), "m").unwrap();
+        assert!(back.weights == m.weights);
+        assert!(back.doc_freq == m.doc_freq);
+        let probe = msg("q", "pills", "cheap pills");
+        assert_eq!(back.log_odds(&probe), m.log_odds(&probe));
+        assert!(m.log_odds(&probe) > 0.0);
+        // Relabelling does not count a message twice; training the same
+        // label again changes nothing.
+        let before = m.doc_freq.clone();
+        let first = msg("c00", "pills", "common cheap pills offer");
+        assert!(m.train(&first, Label::Ham));
+        assert!(m.doc_freq == before, "a relabel must not count again");
+        let w = m.weights.clone();
+        assert!(!m.train(&first, Label::Ham));
+        assert!(m.weights == w);
+        // A batch counts every message before its first step: one refresh.
+        let mut b = idf_model();
+        let batch: Vec<_> = (0..10)
+            .map(|i| {
+                let a = msg(&format!("j{i}"), "x", &format!("word{i} shared"));
+                (Model::message_key(&a), b.features_of(&a), Label::Ham)
+            })
+            .collect();
+        b.train_batch(&batch, 2);
+        let df = b.doc_freq.as_ref().unwrap();
+        assert_eq!((df.docs, df.reference), (10, 10));
     }
 }

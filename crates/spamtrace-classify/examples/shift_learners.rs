@@ -1,0 +1,817 @@
+//! Learner and feature-weighting variants on the validation columns of
+//! `examples/shift.rs` (chron, walk, half, shift, shift5), without touching
+//! the SpamAssassin test half: only the training half (first half of the
+//! index) and the outside spam are read.
+//!
+//! The learner runs here, on the slot lists of the shipped feature set
+//! (featurized once), so a variant costs seconds. Each slot is tagged with
+//! its feature group (words, bigrams, character 4-grams, ...) by featurizing
+//! again with one group at a time, so groups can be weighted differently.
+//! The first row reimplements the library's training (`Model::train_batch`
+//! with `ModelConfig::default()`) and must match `shift`'s shipped row.
+//!
+//! cargo run -p spamtrace-classify --release --example shift_learners -- ../shared/corpora [NAME_FILTER]
+use spamtrace_classify::eval::{load_messages, read_trec_index, recall_at_fpr, roc_area};
+use spamtrace_classify::features::FeatureSet;
+use spamtrace_classify::{Model, ModelConfig};
+use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
+use spamtrace_source::{SourceItem, SourceOptions, read_paths};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+type Points = Vec<(f64, bool)>;
+
+/// Feature groups a slot can belong to (index into `Recipe::group_scale`).
+const GROUP_NAMES: [&str; 7] = [
+    "other",
+    "words",
+    "bigrams",
+    "char4",
+    "sgrams",
+    "structure",
+    "script",
+];
+const OTHER: usize = 0;
+const BIGRAMS: usize = 2;
+const CHAR4: usize = 3;
+const SGRAMS: usize = 4;
+const STRUCTURE: usize = 5;
+const GROUPS: usize = GROUP_NAMES.len();
+
+/// One message, featurized once with the shipped feature set.
+struct Msg {
+    slots: Vec<u32>,
+    /// Group of each slot (`GROUP_NAMES`).
+    groups: Vec<u8>,
+    spam: bool,
+    key: Option<u64>,
+}
+
+/// How one training step is taken.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// SGD on the hinge loss: `w += lr * y * x` when `y * w.x < 1`
+    /// (the library's rule).
+    Hinge,
+    /// Passive-aggressive PA-I: `w += min(C, loss / |x|^2) * y * x`.
+    PassiveAggressive1(f32),
+    /// Passive-aggressive PA-II: `w += loss / (|x|^2 + 1 / (2C)) * y * x`.
+    PassiveAggressive2(f32),
+    /// Diagonal AROW (Crammer, Kulesza, Dredze 2009) with regulariser `r`.
+    Arow(f32),
+}
+
+/// A training recipe: step rule, schedule and feature values.
+#[derive(Clone, Copy, Debug)]
+struct Recipe {
+    step: Step,
+    learning_rate: f32,
+    passes: u32,
+    /// L2 weight decay per update: every step first multiplies all weights
+    /// by `1 - learning_rate * decay` (lazily, through a global scale).
+    decay: f32,
+    /// Relative value of a present feature of each group, before
+    /// normalisation.
+    group_scale: [f32; GROUPS],
+    /// Feature values are `scale / (sum of scale^2)^power`: 0.5 = unit length.
+    norm_power: f32,
+    /// Share of features dropped at random in each training step (the kept
+    /// ones scaled by `1 / (1 - dropout)`), 0 = none.
+    dropout: f32,
+    /// Final weights clamped to `[-clip, clip]` (0 = no clamp).
+    clip: f32,
+    /// Weight of a ham step relative to a spam step.
+    ham_weight: f32,
+    /// Seed of the dropout masks.
+    seed: u64,
+    /// Each feature's value also times `idf^idf_power`, with
+    /// `idf = ln((N + 1) / (df + 1))` over the training batch (0 = off).
+    idf_power: f32,
+    /// Block normalisation: each group's features first scaled to unit
+    /// length within the group (then `group_scale`, then the whole vector).
+    block: bool,
+    /// Scoring normalises over the slots the training batch contained only:
+    /// features never seen in training carry no weight, and with them in
+    /// the norm a message of a new collection is pulled towards 0.
+    norm_known: bool,
+    /// Document frequencies counted as the first pass goes (each message's
+    /// slots added just before its step, its values computed from the counts
+    /// so far), as an incremental `train` would; later passes and scoring
+    /// use the final counts. Off: counted over the whole batch first.
+    idf_online: bool,
+}
+
+const SHIPPED: Recipe = Recipe {
+    step: Step::Hinge,
+    learning_rate: 0.5,
+    passes: 5,
+    decay: 0.0,
+    group_scale: [1.0; GROUPS],
+    norm_power: 0.5,
+    dropout: 0.0,
+    clip: 0.0,
+    ham_weight: 1.0,
+    seed: 0x9e37_79b9_7f4a_7c15,
+    idf_power: 0.0,
+    block: false,
+    norm_known: false,
+    idf_online: false,
+};
+
+/// Feature values of one message under a recipe: `common * rel[i]`.
+/// With every `rel` 1.0 this computes exactly what the library computes.
+struct Values {
+    common: f32,
+    rel: Vec<f32>,
+}
+
+/// `df`: per slot, how many messages of the training batch hold it (and
+/// the batch size), when the recipe needs it.
+fn values(m: &Msg, r: &Recipe, df: Option<&(Vec<u32>, usize)>) -> Values {
+    let mut per_group = [0usize; GROUPS];
+    if r.block {
+        for &g in &m.groups {
+            per_group[g as usize] += 1;
+        }
+    }
+    let mut rel: Vec<f32> = m
+        .groups
+        .iter()
+        .map(|&g| {
+            let b = if r.block {
+                1.0 / (per_group[g as usize] as f32).sqrt()
+            } else {
+                1.0
+            };
+            r.group_scale[g as usize] * b
+        })
+        .collect();
+    if let Some((df, n)) = df
+        && r.idf_power != 0.0
+    {
+        for (v, s) in rel.iter_mut().zip(&m.slots) {
+            let d = df[*s as usize];
+            let idf = ((*n as f32 + 1.0) / (d as f32 + 1.0)).ln().max(0.01);
+            *v *= idf.powf(r.idf_power);
+        }
+    }
+    let known = |i: usize| match (df, r.norm_known) {
+        (Some((df, _)), true) => df[m.slots[i] as usize] > 0,
+        _ => true,
+    };
+    let sum2: f32 = rel
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| known(*i))
+        .map(|(_, v)| v * v)
+        .sum();
+    let sum2 = sum2.max(1e-12);
+    let common = if r.norm_power == 0.5 {
+        1.0 / sum2.sqrt()
+    } else {
+        1.0 / sum2.powf(r.norm_power)
+    };
+    Values { common, rel }
+}
+
+/// A linear model being trained by a recipe.
+struct Learner {
+    /// Weights are `scale * v` (lazy L2 decay).
+    v: Vec<f32>,
+    scale: f32,
+    /// AROW's per-weight variance.
+    sigma: Vec<f32>,
+    rng: u64,
+}
+
+impl Learner {
+    fn new(r: &Recipe) -> Learner {
+        Learner {
+            v: vec![0.0; 1 << 20],
+            scale: 1.0,
+            sigma: match r.step {
+                Step::Arow(_) => vec![1.0; 1 << 20],
+                _ => Vec::new(),
+            },
+            rng: r.seed,
+        }
+    }
+
+    /// The raw score, summed as `Model::log_odds_of_slots` sums it.
+    fn score(&self, slots: &[u32], x: &Values) -> f32 {
+        let w = &self.v;
+        let mut acc = [0.0f32; 4];
+        let n = slots.len() / 4 * 4;
+        for i in (0..n).step_by(4) {
+            acc[0] += w[slots[i] as usize] * x.rel[i];
+            acc[1] += w[slots[i + 1] as usize] * x.rel[i + 1];
+            acc[2] += w[slots[i + 2] as usize] * x.rel[i + 2];
+            acc[3] += w[slots[i + 3] as usize] * x.rel[i + 3];
+        }
+        for i in n..slots.len() {
+            acc[0] += w[slots[i] as usize] * x.rel[i];
+        }
+        ((acc[0] + acc[1]) + (acc[2] + acc[3])) * x.common * self.scale
+    }
+
+    fn next_unit(&mut self) -> f32 {
+        // xorshift64*: deterministic, good enough for dropout masks.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let z = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (z >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    fn learn(&mut self, r: &Recipe, slots: &[u32], x: &Values, spam: bool) {
+        if r.dropout > 0.0 {
+            let keep = 1.0 - r.dropout;
+            let mut s2 = Vec::with_capacity(slots.len());
+            let mut rel = Vec::with_capacity(slots.len());
+            for (i, &s) in slots.iter().enumerate() {
+                if self.next_unit() < keep {
+                    s2.push(s);
+                    rel.push(x.rel[i] / keep);
+                }
+            }
+            let xd = Values {
+                common: x.common,
+                rel,
+            };
+            return self.learn_full(r, &s2, &xd, spam);
+        }
+        self.learn_full(r, slots, x, spam)
+    }
+
+    fn learn_full(&mut self, r: &Recipe, slots: &[u32], x: &Values, spam: bool) {
+        let y = if spam { 1.0f32 } else { -1.0 };
+        let cw = if spam { 1.0 } else { r.ham_weight };
+        if r.decay > 0.0 {
+            self.scale *= 1.0 - r.learning_rate * r.decay;
+            if self.scale < 1e-6 {
+                for w in &mut self.v {
+                    *w *= self.scale;
+                }
+                self.scale = 1.0;
+            }
+        }
+        let m = self.score(slots, x);
+        let loss = 1.0 - y * m;
+        if loss <= 0.0 {
+            return;
+        }
+        let norm2 = || -> f32 { x.rel.iter().map(|v| v * v).sum::<f32>() * x.common * x.common };
+        let step = match r.step {
+            Step::Hinge => r.learning_rate * y * x.common,
+            Step::PassiveAggressive1(c) => c.min(loss / norm2().max(1e-12)) * y * x.common,
+            Step::PassiveAggressive2(c) => loss / (norm2() + 0.5 / c) * y * x.common,
+            Step::Arow(rr) => {
+                let conf: f32 = slots
+                    .iter()
+                    .zip(&x.rel)
+                    .map(|(&s, &v)| self.sigma[s as usize] * (v * x.common).powi(2))
+                    .sum();
+                let beta = 1.0 / (conf + rr);
+                let alpha = loss * beta;
+                for (&s, &v) in slots.iter().zip(&x.rel) {
+                    let xi = v * x.common;
+                    let sg = self.sigma[s as usize];
+                    self.v[s as usize] += cw * alpha * y * sg * xi / self.scale;
+                    self.sigma[s as usize] = sg - beta * sg * sg * xi * xi;
+                }
+                return;
+            }
+        } * cw
+            / self.scale;
+        for (&s, &v) in slots.iter().zip(&x.rel) {
+            self.v[s as usize] += step * v;
+        }
+    }
+
+    fn finish(&mut self, r: &Recipe) {
+        if self.scale != 1.0 {
+            for w in &mut self.v {
+                *w *= self.scale;
+            }
+            self.scale = 1.0;
+        }
+        if r.clip > 0.0 {
+            for w in &mut self.v {
+                *w = w.clamp(-r.clip, r.clip);
+            }
+        }
+    }
+}
+
+/// A trained model and the feature values it scores every message with.
+struct Trained {
+    learner: Learner,
+    vals: Vec<Values>,
+}
+
+impl Trained {
+    fn score(&self, msgs: &[Msg], i: usize) -> (f64, bool) {
+        (
+            self.learner.score(&msgs[i].slots, &self.vals[i]) as f64,
+            msgs[i].spam,
+        )
+    }
+}
+
+/// Train on `batch` (indices into `msgs`) in order, `passes` times; a
+/// message whose key was seen earlier in the batch is learnt once, as in
+/// `Model::train_batch`.
+fn train(r: &Recipe, msgs: &[Msg], batch: &[usize]) -> Trained {
+    let mut seen = HashSet::new();
+    let active: Vec<usize> = batch
+        .iter()
+        .copied()
+        .filter(|&i| msgs[i].key.is_none_or(|k| seen.insert(k)))
+        .collect();
+    let df = (r.idf_power != 0.0 || r.norm_known).then(|| {
+        let mut df = vec![0u32; 1 << 20];
+        for &i in &active {
+            for &s in &msgs[i].slots {
+                df[s as usize] += 1;
+            }
+        }
+        (df, active.len())
+    });
+    let vals: Vec<Values> = msgs.iter().map(|m| values(m, r, df.as_ref())).collect();
+    let mut l = Learner::new(r);
+    let mut first_pass = 0;
+    if r.idf_online {
+        first_pass = 1;
+        let mut so_far: (Vec<u32>, usize) = (vec![0; 1 << 20], 0);
+        for &i in &active {
+            for &s in &msgs[i].slots {
+                so_far.0[s as usize] += 1;
+            }
+            so_far.1 += 1;
+            let x = values(&msgs[i], r, Some(&so_far));
+            l.learn(r, &msgs[i].slots, &x, msgs[i].spam);
+        }
+    }
+    for _ in first_pass..r.passes.max(1) {
+        for &i in &active {
+            l.learn(r, &msgs[i].slots, &vals[i], msgs[i].spam);
+        }
+    }
+    l.finish(r);
+    Trained { learner: l, vals }
+}
+
+/// (1-ROCA)% and spam caught at 0.1% false positives.
+fn figures(points: &[(f64, bool)]) -> (f64, f64) {
+    (
+        100.0 * (1.0 - roc_area(points)),
+        100.0 * recall_at_fpr(points, 0.001),
+    )
+}
+
+fn read_dir(p: PathBuf) -> Vec<Vec<u8>> {
+    read_paths(&[p], &SourceOptions::default())
+        .filter_map(|i| match i {
+            SourceItem::Message(m) => Some(m.bytes),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `group_scale` with one group's value changed.
+fn scaled(changes: &[(usize, f32)]) -> [f32; GROUPS] {
+    let mut s = [1.0; GROUPS];
+    for &(g, v) in changes {
+        s[g] = v;
+    }
+    s
+}
+
+/// The variants measured (README table), shipped first.
+fn variants() -> Vec<(String, Recipe)> {
+    let mut v: Vec<(String, Recipe)> = vec![("shipped (hinge lr0.5 x5)".into(), SHIPPED)];
+    let mut add = |name: String, r: Recipe| v.push((name, r));
+    // Noise: the same learner with dropout masks from other seeds.
+    for seed in 1..=3u64 {
+        add(
+            format!("dropout 0.2 seed {seed}"),
+            Recipe {
+                dropout: 0.2,
+                seed,
+                ..SHIPPED
+            },
+        );
+    }
+    for d in [1e-5f32, 3e-5, 1e-4, 1e-3] {
+        add(
+            format!("L2 decay {d}"),
+            Recipe {
+                decay: d,
+                ..SHIPPED
+            },
+        );
+    }
+    for c in [0.1f32, 0.5, 1.0] {
+        add(
+            format!("PA-I C={c}"),
+            Recipe {
+                step: Step::PassiveAggressive1(c),
+                ..SHIPPED
+            },
+        );
+        add(
+            format!("PA-II C={c}"),
+            Recipe {
+                step: Step::PassiveAggressive2(c),
+                ..SHIPPED
+            },
+        );
+    }
+    for a in [0.3f32, 0.5, 0.6, 0.7, 0.8, 0.9] {
+        add(
+            format!("char4 x{a}"),
+            Recipe {
+                group_scale: scaled(&[(CHAR4, a)]),
+                ..SHIPPED
+            },
+        );
+    }
+    for (name, s) in [
+        ("bigrams x0.7", scaled(&[(BIGRAMS, 0.7)])),
+        (
+            "bigrams x0.7 char4 x0.7",
+            scaled(&[(BIGRAMS, 0.7), (CHAR4, 0.7)]),
+        ),
+        ("sgrams x0.5", scaled(&[(SGRAMS, 0.5)])),
+        ("structure x2", scaled(&[(STRUCTURE, 2.0)])),
+        ("other x2", scaled(&[(OTHER, 2.0)])),
+    ] {
+        add(
+            name.into(),
+            Recipe {
+                group_scale: s,
+                ..SHIPPED
+            },
+        );
+    }
+    for p in [0.4f32, 0.45, 0.55, 0.6] {
+        add(
+            format!("value 1/n^{p}"),
+            Recipe {
+                norm_power: p,
+                ..SHIPPED
+            },
+        );
+    }
+    for lr in [0.25f32, 1.0] {
+        add(
+            format!("hinge lr{lr} (margin 1)"),
+            Recipe {
+                learning_rate: lr,
+                ..SHIPPED
+            },
+        );
+    }
+    for rr in [0.1f32, 1.0] {
+        add(
+            format!("AROW r={rr} x1"),
+            Recipe {
+                step: Step::Arow(rr),
+                passes: 1,
+                ..SHIPPED
+            },
+        );
+    }
+    add(
+        "AROW r=0.1 x5".into(),
+        Recipe {
+            step: Step::Arow(0.1),
+            ..SHIPPED
+        },
+    );
+    for d in [0.2f32, 0.5] {
+        add(
+            format!("dropout {d}"),
+            Recipe {
+                dropout: d,
+                ..SHIPPED
+            },
+        );
+    }
+    for c in [0.05f32, 0.1, 0.2] {
+        add(
+            format!("weights clipped to +-{c}"),
+            Recipe { clip: c, ..SHIPPED },
+        );
+    }
+    for ip in [0.5f32, 1.0, -0.5] {
+        add(
+            format!("idf^{ip}"),
+            Recipe {
+                idf_power: ip,
+                ..SHIPPED
+            },
+        );
+    }
+    add(
+        "block normalisation".into(),
+        Recipe {
+            block: true,
+            ..SHIPPED
+        },
+    );
+    add(
+        "norm over known slots".into(),
+        Recipe {
+            norm_known: true,
+            ..SHIPPED
+        },
+    );
+    for ip in [0.75f32, 1.5, 2.0] {
+        add(
+            format!("idf^{ip}"),
+            Recipe {
+                idf_power: ip,
+                ..SHIPPED
+            },
+        );
+    }
+    let idf = Recipe {
+        idf_power: 1.0,
+        ..SHIPPED
+    };
+    for seed in 1..=3u64 {
+        add(
+            format!("idf^1 + dropout 0.2 seed {seed}"),
+            Recipe {
+                dropout: 0.2,
+                seed,
+                ..idf
+            },
+        );
+    }
+    for passes in [1u32, 5] {
+        add(
+            format!("idf^1 counted online x{passes} passes"),
+            Recipe {
+                idf_online: true,
+                passes,
+                ..idf
+            },
+        );
+    }
+    add(
+        "idf^1 + norm over known slots".into(),
+        Recipe {
+            norm_known: true,
+            ..idf
+        },
+    );
+    for a in [0.5f32, 0.7] {
+        add(
+            format!("idf^1 + char4 x{a}"),
+            Recipe {
+                group_scale: scaled(&[(CHAR4, a)]),
+                ..idf
+            },
+        );
+    }
+    add("idf^1 + L2 1e-5".into(), Recipe { decay: 1e-5, ..idf });
+    for lr in [0.25f32, 1.0] {
+        add(
+            format!("idf^1 + lr{lr}"),
+            Recipe {
+                learning_rate: lr,
+                ..idf
+            },
+        );
+    }
+    for passes in [1u32, 3, 10] {
+        add(format!("idf^1 x{passes} passes"), Recipe { passes, ..idf });
+    }
+    add(
+        "char4 x0.7 + L2 1e-5".into(),
+        Recipe {
+            group_scale: scaled(&[(CHAR4, 0.7)]),
+            decay: 1e-5,
+            ..SHIPPED
+        },
+    );
+    add(
+        "char4 x0.7 + dropout 0.2".into(),
+        Recipe {
+            group_scale: scaled(&[(CHAR4, 0.7)]),
+            dropout: 0.2,
+            ..SHIPPED
+        },
+    );
+    v
+}
+
+/// Featurize with the shipped set and tag each slot with its group.
+fn featurize(a: &[(Analysis, bool)]) -> Vec<Msg> {
+    let fs = FeatureSet::DEFAULT;
+    let model = |features| {
+        Model::new(ModelConfig {
+            features,
+            ..ModelConfig::default()
+        })
+    };
+    let full = model(fs);
+    let none = FeatureSet {
+        words: false,
+        bigrams: false,
+        char4: false,
+        structure: false,
+        subject_grams: false,
+        script: false,
+        ..fs
+    };
+    let base = model(none);
+    let probes: Vec<(usize, Model)> = vec![
+        (
+            1,
+            model(FeatureSet {
+                words: true,
+                ..none
+            }),
+        ),
+        (
+            2,
+            model(FeatureSet {
+                bigrams: true,
+                ..none
+            }),
+        ),
+        (
+            3,
+            model(FeatureSet {
+                char4: true,
+                ..none
+            }),
+        ),
+        (
+            4,
+            model(FeatureSet {
+                subject_grams: true,
+                ..none
+            }),
+        ),
+        (
+            5,
+            model(FeatureSet {
+                structure: true,
+                ..none
+            }),
+        ),
+        (
+            6,
+            model(FeatureSet {
+                script: true,
+                ..none
+            }),
+        ),
+    ];
+    let mut untagged = 0usize;
+    let out = a
+        .iter()
+        .map(|(an, spam)| {
+            let slots = full.slots_of(an);
+            let mut tag: HashMap<u32, u8> = HashMap::new();
+            for s in base.slots_of(an) {
+                tag.insert(s, OTHER as u8);
+            }
+            for (g, p) in &probes {
+                for s in p.slots_of(an) {
+                    tag.entry(s).or_insert(*g as u8);
+                }
+            }
+            let groups = slots
+                .iter()
+                .map(|s| {
+                    tag.get(s).copied().unwrap_or_else(|| {
+                        untagged += 1;
+                        OTHER as u8
+                    })
+                })
+                .collect();
+            Msg {
+                slots,
+                groups,
+                spam: *spam,
+                key: Model::message_key(an),
+            }
+        })
+        .collect();
+    if untagged > 0 {
+        eprintln!("{untagged} slots matched no group probe (tagged other)");
+    }
+    out
+}
+
+fn main() {
+    let corpora = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .expect("usage: shift_learners CORPORA_DIR [NAME_FILTER]"),
+    );
+    let only = std::env::args().nth(2);
+    let index = read_trec_index(&corpora.join("spamassassin/full/index")).expect("index");
+    // Only the training half is loaded: the test half is never read here.
+    let n_train = index.len() / 2;
+    let msgs = load_messages(&index[..n_train]).expect("SpamAssassin messages");
+    let (l, t) = (Limits::default(), TrustedHosts::default());
+    let train_a: Vec<(Analysis, bool)> = msgs
+        .iter()
+        .map(|(b, lab)| (analyze(b, &l, &t), *lab == Label::Spam))
+        .collect();
+    let mut outside_a: Vec<(Analysis, bool)> = Vec::new();
+    for d in [
+        "phishing-nazario",
+        "modern-spam/2023",
+        "modern-spam/2024",
+        "modern-spam/2025",
+        "fixtures/spamassassin/spam",
+    ] {
+        outside_a.extend(
+            read_dir(corpora.join(d))
+                .iter()
+                .map(|b| (analyze(b, &l, &t), true)),
+        );
+    }
+    eprintln!(
+        "training half {n_train} messages, outside spam {}",
+        outside_a.len()
+    );
+    // Training half first, then the outside spam, in one list.
+    let n = train_a.len();
+    let all: Vec<(Analysis, bool)> = train_a.into_iter().chain(outside_a).collect();
+    let msgs = featurize(&all);
+    drop(all);
+    let mut share = [0usize; GROUPS];
+    for m in &msgs[..n] {
+        for &g in &m.groups {
+            share[g as usize] += 1;
+        }
+    }
+    let total: usize = share.iter().sum();
+    eprintln!(
+        "slots per group (training half): {}",
+        GROUP_NAMES
+            .iter()
+            .zip(share)
+            .map(|(g, c)| format!("{g} {:.1}%", 100.0 * c as f64 / total as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let variants = variants();
+    let ham: Vec<usize> = (0..n).filter(|&i| !msgs[i].spam).collect();
+    let outside: Vec<usize> = (n..msgs.len()).collect();
+    println!(
+        "| variant | chron | chron rec | walk | walk rec | half | half rec | shift | shift rec | shift5 | shift5 rec |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (name, r) in &variants {
+        if let Some(o) = &only
+            && !name.contains(o.as_str())
+        {
+            continue;
+        }
+        let score = |l: &Trained, i: usize| l.score(&msgs, i);
+        let range = |a: usize, b: usize| -> Vec<usize> { (a..b).collect() };
+        let (mut chron, mut shift): (Points, Points) = (Vec::new(), Vec::new());
+        for (from, to) in [(n * 3 / 5, n * 4 / 5), (n * 4 / 5, n)] {
+            let l = train(r, &msgs, &range(0, from));
+            chron.extend((from..to).map(|i| score(&l, i)));
+            if to == n {
+                shift.extend((from..to).filter(|&i| !msgs[i].spam).map(|i| score(&l, i)));
+                shift.extend(outside.iter().map(|&i| score(&l, i)));
+            }
+        }
+        let mut walk = Vec::new();
+        for k in 3..10 {
+            let (from, to) = (n * k / 10, n * (k + 1) / 10);
+            let l = train(r, &msgs, &range(0, from));
+            walk.extend((from..to).map(|i| score(&l, i)));
+        }
+        let l = train(r, &msgs, &range(0, n / 2));
+        let half: Points = (n / 2..n).map(|i| score(&l, i)).collect();
+        let mut shift5 = Vec::new();
+        for k in 0..5 {
+            let held: Vec<usize> = ham.iter().copied().skip(k).step_by(5).collect();
+            let batch: Vec<usize> = (0..n).filter(|i| held.binary_search(i).is_err()).collect();
+            let l = train(r, &msgs, &batch);
+            shift5.extend(held.iter().map(|&i| score(&l, i)));
+            shift5.extend(outside.iter().map(|&i| score(&l, i)));
+        }
+        let cells: Vec<String> = [&chron, &walk, &half, &shift, &shift5]
+            .iter()
+            .map(|p| {
+                let (r, c) = figures(p);
+                format!("{r:.3} | {c:.1}")
+            })
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+}
