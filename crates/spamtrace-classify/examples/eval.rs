@@ -4,9 +4,11 @@
 //!
 //! cargo run -p spamtrace-classify --release --example eval -- \
 //!     --index INDEX [--split 0.5] [--roc FILE] [--scores FILE] [--token-model]
+//!     [--features SET] [--no-idf]
 use spamtrace_classify::eval::{
     RocSeries, evaluate_split_with, load_messages, read_trec_index, roc_svg,
 };
+use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{ModelConfig, TokenModelConfig};
 use std::io::Write;
 
@@ -35,7 +37,16 @@ fn main() {
         .iter()
         .any(|a| a == "--token-model")
         .then_some(TokenModelConfig::DEFAULT);
-    let (_, report, scored) = evaluate_split_with(&messages, split, ModelConfig::default(), tokens);
+    // `--features SET` and `--no-idf`, as `spamtrace eval` has them: the
+    // configurations compared in the README.
+    let mut config = ModelConfig::default();
+    if let Some(set) = get("--features") {
+        config.features = FeatureSet::parse(&set).expect("--features: groups joined by +");
+    }
+    if args.iter().any(|a| a == "--no-idf") {
+        config.idf = false;
+    }
+    let (_, report, scored) = evaluate_split_with(&messages, split, config, tokens);
     let n_train = messages.len() - scored.len();
     if let Some(path) = get("--scores") {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());

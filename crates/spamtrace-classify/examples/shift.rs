@@ -90,43 +90,76 @@ fn main() {
         outside_spam.len()
     );
 
-    let base = ModelConfig::default();
-    let fs = FeatureSet::DEFAULT;
+    // The fourth round's model (character 4-grams, no IDF), against which
+    // the README's tables compare, and the shipped one (no 4-grams, IDF).
+    let fs = FeatureSet {
+        char4: true,
+        ..FeatureSet::DEFAULT
+    };
+    let base = ModelConfig {
+        features: fs,
+        idf: false,
+        ..ModelConfig::default()
+    };
     let kept = FeatureSet {
         drop_list_text: false,
         ..fs
     };
     let with = |features: FeatureSet| ModelConfig { features, ..base };
+    let idf = |features: FeatureSet| ModelConfig {
+        features,
+        idf: true,
+        ..base
+    };
+    let no_char4 = FeatureSet { char4: false, ..fs };
+    assert_eq!(ModelConfig::default(), idf(no_char4));
     let variants: Vec<(&str, ModelConfig, Option<TokenModelConfig>)> = vec![
         (
-            "shipped set, list text kept (model of 2026-11-28)",
+            "4-grams, list text kept (model of 2026-11-28)",
             with(kept),
             None,
         ),
         (
-            "shipped set, list text kept + token model",
+            "4-grams, list text kept + token model",
             with(kept),
             Some(TokenModelConfig::DEFAULT),
         ),
-        ("shipped set (list footers and tags left out)", base, None),
         (
-            "shipped set, features scaled by IDF (fifth round)",
-            ModelConfig { idf: true, ..base },
+            "4-grams, list footers and tags left out (fourth round)",
+            base,
             None,
         ),
         (
-            "shipped set + token model",
+            "4-grams + token model",
             base,
             Some(TokenModelConfig::DEFAULT),
         ),
+        ("4-grams, IDF (fifth round, first look)", idf(fs), None),
         (
-            "shipped set - char4",
-            with(FeatureSet { char4: false, ..fs }),
+            "no 4-grams, IDF (shipped since the fifth round)",
+            ModelConfig::default(),
             None,
         ),
-        ("shipped set + header groups", with(FeatureSet::ALL), None),
         (
-            "shipped set + header groups - char4",
+            "no 4-grams, no bigrams, IDF",
+            idf(FeatureSet {
+                bigrams: false,
+                ..no_char4
+            }),
+            None,
+        ),
+        (
+            "4-grams, no bigrams, IDF",
+            idf(FeatureSet {
+                bigrams: false,
+                ..fs
+            }),
+            None,
+        ),
+        ("no 4-grams, no IDF", with(no_char4), None),
+        ("4-grams + header groups", with(FeatureSet::ALL), None),
+        (
+            "no 4-grams + header groups",
             with(FeatureSet {
                 char4: false,
                 ..FeatureSet::ALL

@@ -75,7 +75,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub roc: Option<PathBuf>,
     /// Feature groups, `+`-separated: words, bigrams, char4, headers, structure, hwords,
-    /// sgrams, script, rcpt, rwords, digits (or `all`, or `default`: what the shipped model uses).
+    /// sgrams, script, rcpt, rwords, digits, nolist (or `all`, or `default`: what the shipped model uses).
     #[arg(long, default_value = "default")]
     pub features: String,
     /// log2 of the number of weight slots.
@@ -90,12 +90,11 @@ pub struct EvalArgs {
     /// Passes over the training part.
     #[arg(long, default_value_t = ModelConfig::default().passes)]
     pub passes: u32,
-    /// Scale each feature by its inverse document frequency over the training
-    /// part before the vector is made unit length (rare features count more).
-    /// Off by default: it won every validation inside the training half but
-    /// not the SpamAssassin test half (classify README, "Fifth round").
+    /// Leave out the IDF scaling of features (by default each feature is
+    /// scaled by its inverse document frequency over the training part before
+    /// the vector is made unit length, so rare features count more).
     #[arg(long)]
-    pub idf: bool,
+    pub no_idf: bool,
     /// Also save the trained model to this file.
     #[arg(long)]
     pub save_model: Option<PathBuf>,
@@ -303,7 +302,7 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
         bail!("--split must be between 0.05 and 0.95 (share of the index used for training)");
     }
     let features = FeatureSet::parse(&args.features).with_context(|| {
-        format!("unknown --features {:?}: use words, bigrams, char4, headers, structure, hwords, sgrams, script, rcpt, rwords, digits joined by +, or all, or default", args.features)
+        format!("unknown --features {:?}: use words, bigrams, char4, headers, structure, hwords, sgrams, script, rcpt, rwords, digits, nolist joined by +, or all, or default", args.features)
     })?;
     let loss = match args.loss.as_str() {
         "hinge" => Loss::Hinge,
@@ -316,7 +315,7 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
         learning_rate: args.learning_rate,
         loss,
         passes: args.passes.clamp(1, 100),
-        idf: args.idf,
+        idf: !args.no_idf,
     };
     let entries = eval::read_trec_index(&args.index)?;
     if entries.is_empty() {
