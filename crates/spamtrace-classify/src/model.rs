@@ -577,33 +577,26 @@ impl Model {
         }
     }
 
-    /// Count a message's slots in the document frequencies (`add` false:
-    /// take it back out) and bring the slots' scales up to date. Once the
-    /// message count has grown by a 32nd since the last full refresh, every
-    /// slot's IDF is recomputed against the new count; in between, only the
-    /// counted slots change, against the same reference count. `refresh`
-    /// false leaves that to the caller (a batch counts every message first).
-    fn count_message(&mut self, slots: &[u32], add: bool, refresh: bool) {
+    /// Count a new message's slots in the document frequencies (a
+    /// relabelled message is counted already) and bring the slots' scales up
+    /// to date. Once the message count has grown by a 32nd since the last
+    /// full refresh, every slot's IDF is recomputed against the new count;
+    /// in between, only the counted slots change, against the same reference
+    /// count. `refresh` false leaves that to the caller (a batch counts every
+    /// message first).
+    fn count_message(&mut self, slots: &[u32], refresh: bool) {
         let Some(df) = &mut self.doc_freq else {
             return;
         };
         for &s in slots {
             let c = &mut df.counts[s as usize];
-            *c = if add {
-                c.saturating_add(1)
-            } else {
-                c.saturating_sub(1)
-            };
+            *c = c.saturating_add(1);
         }
-        df.docs = if add {
-            df.docs.saturating_add(1)
-        } else {
-            df.docs.saturating_sub(1)
-        };
+        df.docs = df.docs.saturating_add(1);
         if !refresh {
             return;
         }
-        if df.docs.abs_diff(df.reference) >= (df.reference / 32).max(16) {
+        if df.docs.saturating_sub(df.reference) >= (df.reference / 32).max(16) {
             self.refresh_scales();
         } else {
             let reference = df.reference;
@@ -691,7 +684,7 @@ impl Model {
         match previous {
             // Relabelled: the message is counted already.
             Some(p) => self.add_step(&slots, -p.step),
-            None => self.count_message(&slots, true, true),
+            None => self.count_message(&slots, true),
         }
         if let Some(t) = &mut self.tokens {
             if let Some(p) = previous {
@@ -759,7 +752,7 @@ impl Model {
                     t.learn(token_slots, p.label, false);
                 }
             } else {
-                self.count_message(&features.slots, true, false);
+                self.count_message(&features.slots, false);
             }
             if let Some(t) = &mut self.tokens {
                 t.learn(token_slots, *label, true);
@@ -1045,6 +1038,9 @@ impl Model {
                 1 => {
                     let docs = r.u32().ok_or_else(short)?;
                     let reference = r.u32().ok_or_else(short)?;
+                    if reference > docs {
+                        return Err(corrupt("IDF reference count above the message count"));
+                    }
                     let seen = r.u32().ok_or_else(short)? as usize;
                     if seen > size {
                         return Err(corrupt("more document frequencies than slots"));
@@ -1170,6 +1166,10 @@ fn sum4(table: &[f32], slots: &[u32]) -> f32 {
 /// weight times scale).
 #[inline]
 fn rescale(weight: &mut f32, scale2: &mut f32, scale: f32) {
+    // Unchanged (sqrt of a square need not give the scale back exactly).
+    if *scale2 == scale * scale {
+        return;
+    }
     if *weight != 0.0 {
         *weight *= scale / scale2.sqrt();
     }
@@ -1778,6 +1778,19 @@ mod tests {
         let probe = msg("q", "pills", "cheap pills");
         assert_eq!(back.log_odds(&probe), m.log_odds(&probe));
         assert!(m.log_odds(&probe) > 0.0);
+        // A reference count above the message count is corruption (and
+        // would otherwise underflow the refresh rule).
+        let mut bad = m.to_bytes();
+        let flag = idf_flag_offset(&m);
+        assert_eq!(bad[flag], 1);
+        bad[flag + 5..flag + 9].copy_from_slice(&41u32.to_le_bytes());
+        let n = bad.len();
+        let digest = Sha256::digest(&bad[..n - 32]);
+        bad[n - 32..].copy_from_slice(&digest);
+        assert!(matches!(
+            Model::from_bytes(&bad, "m"),
+            Err(ModelError::Corrupt { .. })
+        ));
         // Relabelling does not count a message twice; training the same
         // label again changes nothing.
         let before = m.doc_freq.clone();
