@@ -51,7 +51,11 @@ pub struct TrainArgs {
     /// The model file to update (default: `<data>/model.bin`).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Start from an empty model instead of the existing file or the built-in model.
+    /// Build a new model from these messages alone instead of updating the
+    /// existing file or the built-in model: all of them are read first and
+    /// learnt as one batch, as the shipped model is built (IDF over them, 5
+    /// passes, calibration and thresholds from two held-out windows), which
+    /// learns far better than one message at a time from nothing.
     #[arg(long)]
     pub fresh: bool,
 }
@@ -235,20 +239,21 @@ pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
         .model
         .clone()
         .unwrap_or_else(|| default_model_path(ctx));
-    let mut model = if args.fresh {
-        Model::new(ModelConfig::default())
-    } else if path.exists() {
-        Model::load(&path)?
-    } else {
-        Model::builtin()
+    // An update learns each message as it comes; a fresh model is built
+    // from the whole batch at the end.
+    let mut model = match (args.fresh, path.exists()) {
+        (true, _) => None,
+        (false, true) => Some(Model::load(&path)?),
+        (false, false) => Some(Model::builtin()),
     };
+    let mut batch: Vec<(Vec<u8>, Label)> = Vec::new();
     let (mut learnt, mut unchanged) = (0usize, 0usize);
-    let mut learn = |raw: &RawMessage, label: Label| {
-        if model.train(&parse(raw), label) {
-            learnt += 1;
-        } else {
-            unchanged += 1;
-        }
+    let mut learn = |raw: &RawMessage, label: Label| match &mut model {
+        Some(model) => match model.train(&parse(raw), label) {
+            true => learnt += 1,
+            false => unchanged += 1,
+        },
+        None => batch.push((raw.bytes.clone(), label)),
     };
     for index in &args.index {
         for item in read_paths(std::slice::from_ref(index), &SourceOptions::default()) {
@@ -283,16 +288,30 @@ pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if learnt + unchanged == 0 {
+    if learnt + unchanged + batch.len() == 0 {
         bail!("no messages found in the given paths; the model file was not changed");
     }
+    let (model, summary) = match model {
+        Some(model) => (
+            model,
+            format!("learnt {learnt} messages ({unchanged} already known with the same label)"),
+        ),
+        None => {
+            let model = eval::train_calibrated(&batch, ModelConfig::default());
+            let spam = batch.iter().filter(|(_, l)| *l == Label::Spam).count();
+            let summary = format!(
+                "built a new model from {} messages ({spam} spam) in one batch; verdicts: spam at P >= {:.3}, ham at P <= {:.3}",
+                batch.len(),
+                model.thresholds.spam,
+                model.thresholds.ham
+            );
+            (model, summary)
+        }
+    };
     model
         .save(&path)
         .with_context(|| format!("saving the model to {}", path.display()))?;
-    println!(
-        "learnt {learnt} messages ({unchanged} already known with the same label); model saved to {}",
-        path.display()
-    );
+    println!("{summary}; model saved to {}", path.display());
     Ok(())
 }
 

@@ -1,0 +1,206 @@
+//! `spamtrace train`, `classify` and `eval` as a user runs them, on real
+//! SpamAssassin mail (the corpora are required under CI).
+mod common;
+
+use common::{corpora, json, ok, run};
+use std::path::{Path, PathBuf};
+
+/// A TREC index of every `step`th line of the SpamAssassin index in
+/// `lines` (its delivery order runs in long stretches of one class), with
+/// absolute paths, so that it can live in a temporary folder.
+fn index_slice(
+    corpora: &Path,
+    lines: std::ops::Range<usize>,
+    step: usize,
+    out: &Path,
+) -> Vec<(PathBuf, bool)> {
+    let full = corpora.join("spamassassin/full");
+    let text = std::fs::read_to_string(full.join("index")).unwrap();
+    let entries: Vec<(PathBuf, bool)> = text
+        .lines()
+        .take(lines.end)
+        .skip(lines.start)
+        .step_by(step)
+        .map(|l| {
+            let (label, rel) = l.split_once(' ').unwrap();
+            (full.join(rel), label == "spam")
+        })
+        .collect();
+    let body: String = entries
+        .iter()
+        .map(|(p, spam)| format!("{} {}\n", if *spam { "spam" } else { "ham" }, p.display()))
+        .collect();
+    std::fs::write(out, body).unwrap();
+    entries
+}
+
+/// The share of (spam, ham) pairs that the scores order correctly.
+fn roc_area(scored: &[(f64, bool)]) -> f64 {
+    let (mut good, mut pairs) = (0.0, 0.0);
+    for (s, _) in scored.iter().filter(|p| p.1) {
+        for (h, _) in scored.iter().filter(|p| !p.1) {
+            pairs += 1.0;
+            good += if s > h {
+                1.0
+            } else if s == h {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    good / pairs
+}
+
+#[test]
+fn a_fresh_model_is_built_in_one_batch_and_ranks_later_mail() {
+    let Some(corpora) = corpora() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = (dir.path().join("data"), dir.path().join("m.bin"));
+    let train_index = dir.path().join("train.index");
+    // Every 8th message of the first half; then every 20th of the second.
+    let train = index_slice(&corpora, 0..3023, 8, &train_index);
+    let n = train.len();
+    let spam = train.iter().filter(|e| e.1).count();
+    let out = ok(
+        &data,
+        &[
+            "train",
+            "--fresh",
+            "--index",
+            train_index.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.contains(&format!(
+            "built a new model from {n} messages ({spam} spam) in one batch"
+        )),
+        "{out}"
+    );
+
+    // Later messages, never trained on, are ranked well.
+    let test = index_slice(&corpora, 3023..6047, 20, &dir.path().join("test.index"));
+    let mut args = vec!["classify", "--json", "--model", model.to_str().unwrap()];
+    let paths: Vec<String> = test.iter().map(|e| e.0.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let lines = ok(&data, &args);
+    let mut scored = Vec::new();
+    for (line, (path, spam)) in lines.lines().zip(&test) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["source"].as_str().unwrap(), path.display().to_string());
+        let score = v["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score), "{v}");
+        let verdict = v["verdict"].as_str().unwrap();
+        assert!(["spam", "unsure", "ham"].contains(&verdict), "{v}");
+        // A kind for everything not called ham.
+        assert_eq!(v["kind"].is_null(), verdict == "ham", "{v}");
+        scored.push((v["log_odds"].as_f64().unwrap(), *spam));
+    }
+    assert_eq!(scored.len(), test.len());
+    assert!(scored.iter().any(|p| p.1) && scored.iter().any(|p| !p.1));
+    let area = roc_area(&scored);
+    eprintln!("ROC area {area:.4} on {} later messages", test.len());
+    assert!(
+        area > 0.95,
+        "ROC area {area} on {} later messages",
+        test.len()
+    );
+
+    // Learning a message the fresh model has seen, with the same label, changes nothing.
+    let first = &train[0];
+    let flag = if first.1 { "--spam" } else { "--ham" };
+    let again = ok(
+        &data,
+        &[
+            "train",
+            flag,
+            first.0.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        again.contains("learnt 0 messages (1 already known with the same label)"),
+        "{again}"
+    );
+}
+
+#[test]
+fn eval_reports_the_figures_and_draws_the_roc_curve() {
+    let Some(corpora) = corpora() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let index = dir.path().join("sa.index");
+    let all = index_slice(&corpora, 0..6047, 10, &index);
+    let roc = dir.path().join("roc.svg");
+    let report = json(
+        &data,
+        &[
+            "eval",
+            "--index",
+            index.to_str().unwrap(),
+            "--split",
+            "0.5",
+            "--json",
+            "--roc",
+            roc.to_str().unwrap(),
+        ],
+    );
+    for key in [
+        "one_minus_roca_pct",
+        "fpr_pct",
+        "fnr_pct",
+        "recall_at_0_1pct_fpr_pct",
+        "train_msgs_per_s",
+        "test_msgs_per_s",
+    ] {
+        assert!(report[key].is_number(), "{key} missing: {report}");
+    }
+    let half = all.len() / 2;
+    assert_eq!(report["train_messages"], half);
+    assert_eq!(report["test_messages"], all.len() - half);
+    let svg = std::fs::read_to_string(&roc).unwrap();
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{svg:.80}"
+    );
+    // Without IDF, as the models before the fifth round.
+    let old = json(
+        &data,
+        &[
+            "eval",
+            "--index",
+            index.to_str().unwrap(),
+            "--json",
+            "--no-idf",
+            "--features",
+            "words+bigrams+char4+structure+sgrams+script+digits+nolist",
+        ],
+    );
+    assert!(old["one_minus_roca_pct"].is_number(), "{old}");
+}
+
+#[test]
+fn a_corrupt_model_file_is_a_clear_error() {
+    let Some(corpora) = corpora() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let model = dir.path().join("broken.bin");
+    std::fs::write(&model, b"SPTRMDL\x01\x04\x00\x00\x00 not a model").unwrap();
+    let msg = corpora.join("fixtures/spamassassin/spam");
+    let out = run(
+        &data,
+        &[
+            "classify",
+            "--model",
+            model.to_str().unwrap(),
+            msg.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.bin"), "{err}");
+    assert!(out.stdout.is_empty(), "no verdicts from a default model");
+}
