@@ -180,6 +180,22 @@ fn eval_reports_the_figures_and_draws_the_roc_curve() {
         ],
     );
     assert!(old["one_minus_roca_pct"].is_number(), "{old}");
+    // The TREC protocol: every message scored before it is learnt.
+    let online = json(
+        &data,
+        &[
+            "eval",
+            "--index",
+            index.to_str().unwrap(),
+            "--online",
+            "--json",
+        ],
+    );
+    assert_eq!(online["protocol"], "online", "{online}");
+    assert!(
+        online["one_minus_roca_pct"].as_f64().unwrap() < 5.0,
+        "{online}"
+    );
 }
 
 #[test]
