@@ -591,6 +591,67 @@ fn variants() -> Vec<(String, Recipe)> {
     for passes in [1u32, 3, 10] {
         add(format!("idf^1 x{passes} passes"), Recipe { passes, ..idf });
     }
+    // On the fifth round's shipped model: IDF, 4-grams left out (scale 0
+    // takes them out of the vector and its length). Names start with "5:".
+    let fifth = Recipe {
+        idf_power: 1.0,
+        group_scale: scaled(&[(CHAR4, 0.0)]),
+        ..SHIPPED
+    };
+    add("5: no 4-grams, idf^1 (shipped)".into(), fifth);
+    for seed in 1..=3u64 {
+        add(
+            format!("5: dropout 0.2 seed {seed}"),
+            Recipe {
+                dropout: 0.2,
+                seed,
+                ..fifth
+            },
+        );
+    }
+    for p in [0.75f32, 1.25, 1.5] {
+        add(
+            format!("5: idf^{p}"),
+            Recipe {
+                idf_power: p,
+                ..fifth
+            },
+        );
+    }
+    for d in [1e-5f32, 1e-4] {
+        add(format!("5: L2 {d}"), Recipe { decay: d, ..fifth });
+    }
+    for (name, group, a) in [
+        ("bigrams", BIGRAMS, 0.5f32),
+        ("bigrams", BIGRAMS, 0.7),
+        ("sgrams", SGRAMS, 0.5),
+        ("structure", STRUCTURE, 2.0),
+        ("other", OTHER, 2.0),
+    ] {
+        add(
+            format!("5: {name} x{a}"),
+            Recipe {
+                group_scale: scaled(&[(CHAR4, 0.0), (group, a)]),
+                ..fifth
+            },
+        );
+    }
+    add(
+        "5: norm over known slots".into(),
+        Recipe {
+            norm_known: true,
+            ..fifth
+        },
+    );
+    for lr in [0.25f32, 1.0] {
+        add(
+            format!("5: lr{lr}"),
+            Recipe {
+                learning_rate: lr,
+                ..fifth
+            },
+        );
+    }
     add(
         "char4 x0.7 + L2 1e-5".into(),
         Recipe {
