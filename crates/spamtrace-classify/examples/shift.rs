@@ -20,23 +20,16 @@
 //! the test; a change worth making should not lose on most of them.
 //!
 //! cargo run -p spamtrace-classify --release --example shift -- ../shared/corpora [NAME_FILTER]
-use spamtrace_classify::eval::{load_messages, read_trec_index, recall_at_fpr, roc_area};
+use spamtrace_classify::eval::{recall_at_fpr, roc_area};
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Features, Model, ModelConfig, TokenModelConfig};
-use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
-use spamtrace_source::{SourceItem, SourceOptions, read_paths};
+use spamtrace_mail::Label;
 use std::path::PathBuf;
 
-type Points = Vec<(f64, bool)>;
+#[path = "validation/data.rs"]
+mod validation;
 
-fn read_dir(p: PathBuf) -> Vec<Vec<u8>> {
-    read_paths(&[p], &SourceOptions::default())
-        .filter_map(|i| match i {
-            SourceItem::Message(m) => Some(m.bytes),
-            _ => None,
-        })
-        .collect()
-}
+type Points = Vec<(f64, bool)>;
 
 /// (1-ROCA)% and spam caught at 0.1% false positives.
 fn figures(points: &[(f64, bool)]) -> (f64, f64) {
@@ -67,28 +60,7 @@ fn main() {
             .expect("usage: shift CORPORA_DIR [NAME_FILTER]"),
     );
     let only = std::env::args().nth(2);
-    let index = read_trec_index(&corpora.join("spamassassin/full/index")).expect("index");
-    let msgs = load_messages(&index).expect("SpamAssassin messages");
-    let n_train = msgs.len() / 2;
-    let (l, t) = (Limits::default(), TrustedHosts::default());
-    let train: Vec<(Analysis, Label)> = msgs[..n_train]
-        .iter()
-        .map(|(b, lab)| (analyze(b, &l, &t), *lab))
-        .collect();
-    let mut outside_spam: Vec<Analysis> = Vec::new();
-    for d in [
-        "phishing-nazario",
-        "modern-spam/2023",
-        "modern-spam/2024",
-        "modern-spam/2025",
-        "fixtures/spamassassin/spam",
-    ] {
-        outside_spam.extend(read_dir(corpora.join(d)).iter().map(|b| analyze(b, &l, &t)));
-    }
-    eprintln!(
-        "training half {n_train} messages, outside spam {}",
-        outside_spam.len()
-    );
+    let (train, outside_spam) = validation::training_half_and_outside_spam(&corpora);
 
     // The fourth round's model (character 4-grams, no IDF), against which
     // the README's tables compare, and the shipped one (no 4-grams, IDF).

@@ -13,13 +13,15 @@
 //! fifth round's change, README.)
 //!
 //! cargo run -p spamtrace-classify --release --example shift_learners -- ../shared/corpora [NAME_FILTER]
-use spamtrace_classify::eval::{load_messages, read_trec_index, recall_at_fpr, roc_area};
+use spamtrace_classify::eval::{recall_at_fpr, roc_area};
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Model, ModelConfig};
-use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
-use spamtrace_source::{SourceItem, SourceOptions, read_paths};
+use spamtrace_mail::{Analysis, Label};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+
+#[path = "validation/data.rs"]
+mod validation;
 
 type Points = Vec<(f64, bool)>;
 
@@ -369,15 +371,6 @@ fn figures(points: &[(f64, bool)]) -> (f64, f64) {
         100.0 * (1.0 - roc_area(points)),
         100.0 * recall_at_fpr(points, 0.001),
     )
-}
-
-fn read_dir(p: PathBuf) -> Vec<Vec<u8>> {
-    read_paths(&[p], &SourceOptions::default())
-        .filter_map(|i| match i {
-            SourceItem::Message(m) => Some(m.bytes),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `group_scale` with one group's value changed.
@@ -783,33 +776,13 @@ fn main() {
             .expect("usage: shift_learners CORPORA_DIR [NAME_FILTER]"),
     );
     let only = std::env::args().nth(2);
-    let index = read_trec_index(&corpora.join("spamassassin/full/index")).expect("index");
-    // Only the training half is loaded: the test half is never read here.
-    let n_train = index.len() / 2;
-    let msgs = load_messages(&index[..n_train]).expect("SpamAssassin messages");
-    let (l, t) = (Limits::default(), TrustedHosts::default());
-    let train_a: Vec<(Analysis, bool)> = msgs
-        .iter()
-        .map(|(b, lab)| (analyze(b, &l, &t), *lab == Label::Spam))
+    let (training_half, outside) = validation::training_half_and_outside_spam(&corpora);
+    let train_a: Vec<(Analysis, bool)> = training_half
+        .into_iter()
+        .map(|(a, lab)| (a, lab == Label::Spam))
         .collect();
-    let mut outside_a: Vec<(Analysis, bool)> = Vec::new();
-    for d in [
-        "phishing-nazario",
-        "modern-spam/2023",
-        "modern-spam/2024",
-        "modern-spam/2025",
-        "fixtures/spamassassin/spam",
-    ] {
-        outside_a.extend(
-            read_dir(corpora.join(d))
-                .iter()
-                .map(|b| (analyze(b, &l, &t), true)),
-        );
-    }
-    eprintln!(
-        "training half {n_train} messages, outside spam {}",
-        outside_a.len()
-    );
+    let outside_a = outside.into_iter().map(|a| (a, true));
+
     // Training half first, then the outside spam, in one list.
     let n = train_a.len();
     let all: Vec<(Analysis, bool)> = train_a.into_iter().chain(outside_a).collect();

@@ -1,0 +1,48 @@
+//! The data of the validation columns (`shift.rs`, `shift_learners.rs`):
+//! the training half of the SpamAssassin split, analysed, and the spam of
+//! collections it does not contain. The test half is never read.
+use spamtrace_classify::eval::{load_messages, read_trec_index};
+use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
+use spamtrace_source::{SourceItem, SourceOptions, read_paths};
+use std::path::{Path, PathBuf};
+
+/// Spam from other mailboxes and years than the SpamAssassin corpus.
+pub const OUTSIDE_SPAM: &[&str] = &[
+    "phishing-nazario",
+    "modern-spam/2023",
+    "modern-spam/2024",
+    "modern-spam/2025",
+    "fixtures/spamassassin/spam",
+];
+
+fn read_dir(p: PathBuf) -> Vec<Vec<u8>> {
+    read_paths(&[p], &SourceOptions::default())
+        .filter_map(|i| match i {
+            SourceItem::Message(m) => Some(m.bytes),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The training half (first half of the index, in order) and the outside
+/// spam, both analysed.
+pub fn training_half_and_outside_spam(corpora: &Path) -> (Vec<(Analysis, Label)>, Vec<Analysis>) {
+    let index = read_trec_index(&corpora.join("spamassassin/full/index")).expect("index");
+    let n_train = index.len() / 2;
+    let msgs = load_messages(&index[..n_train]).expect("SpamAssassin messages");
+    let (l, t) = (Limits::default(), TrustedHosts::default());
+    let train = msgs
+        .iter()
+        .map(|(b, lab)| (analyze(b, &l, &t), *lab))
+        .collect();
+    let outside: Vec<Analysis> = OUTSIDE_SPAM
+        .iter()
+        .flat_map(|d| read_dir(corpora.join(d)))
+        .map(|b| analyze(&b, &l, &t))
+        .collect();
+    eprintln!(
+        "training half {n_train} messages, outside spam {}",
+        outside.len()
+    );
+    (train, outside)
+}
