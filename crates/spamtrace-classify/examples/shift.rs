@@ -20,7 +20,6 @@
 //! the test; a change worth making should not lose on most of them.
 //!
 //! cargo run -p spamtrace-classify --release --example shift -- ../shared/corpora [NAME_FILTER]
-use spamtrace_classify::eval::{recall_at_fpr, roc_area};
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Features, Model, ModelConfig, TokenModelConfig};
 use spamtrace_mail::Label;
@@ -29,15 +28,7 @@ use std::path::PathBuf;
 #[path = "validation/data.rs"]
 mod validation;
 
-type Points = Vec<(f64, bool)>;
-
-/// (1-ROCA)% and spam caught at 0.1% false positives.
-fn figures(points: &[(f64, bool)]) -> (f64, f64) {
-    (
-        100.0 * (1.0 - roc_area(points)),
-        100.0 * recall_at_fpr(points, 0.001),
-    )
-}
+use validation::{Points, figures};
 
 fn trained(
     cfg: ModelConfig,

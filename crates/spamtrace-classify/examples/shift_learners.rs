@@ -13,7 +13,6 @@
 //! fifth round's change, README.)
 //!
 //! cargo run -p spamtrace-classify --release --example shift_learners -- ../shared/corpora [NAME_FILTER]
-use spamtrace_classify::eval::{recall_at_fpr, roc_area};
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Model, ModelConfig};
 use spamtrace_mail::{Analysis, Label};
@@ -23,7 +22,7 @@ use std::path::PathBuf;
 #[path = "validation/data.rs"]
 mod validation;
 
-type Points = Vec<(f64, bool)>;
+use validation::{Points, figures};
 
 /// Feature groups a slot can belong to (index into `Recipe::group_scale`).
 const GROUP_NAMES: [&str; 7] = [
@@ -363,14 +362,6 @@ fn train(r: &Recipe, msgs: &[Msg], batch: &[usize]) -> Trained {
     }
     l.finish(r);
     Trained { learner: l, vals }
-}
-
-/// (1-ROCA)% and spam caught at 0.1% false positives.
-fn figures(points: &[(f64, bool)]) -> (f64, f64) {
-    (
-        100.0 * (1.0 - roc_area(points)),
-        100.0 * recall_at_fpr(points, 0.001),
-    )
 }
 
 /// `group_scale` with one group's value changed.

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{corpora, json, ok, run};
+use spamtrace_classify::eval::roc_area;
 use std::path::{Path, PathBuf};
 
 /// A TREC index of every `step`th line of the SpamAssassin index in
@@ -32,24 +33,6 @@ fn index_slice(
         .collect();
     std::fs::write(out, body).unwrap();
     entries
-}
-
-/// The share of (spam, ham) pairs that the scores order correctly.
-fn roc_area(scored: &[(f64, bool)]) -> f64 {
-    let (mut good, mut pairs) = (0.0, 0.0);
-    for (s, _) in scored.iter().filter(|p| p.1) {
-        for (h, _) in scored.iter().filter(|p| !p.1) {
-            pairs += 1.0;
-            good += if s > h {
-                1.0
-            } else if s == h {
-                0.5
-            } else {
-                0.0
-            };
-        }
-    }
-    good / pairs
 }
 
 #[test]
