@@ -22,7 +22,7 @@ are the best of several passes, spamtrace's and bogofilter's in alternating
 rounds (--speed-rounds, each the best of 3 passes of each), so that a shared
 machine's slow spells hit both; the ratio is also given round by round.
 """
-import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 def read_index(path):
     base = os.path.dirname(path)
@@ -70,6 +70,104 @@ def figures(scores):
         "fnr_pct": 100 * sum(1 for x in spam if not x[2]) / max(1, len(spam)),
         "recall_at_0_1pct_fpr_pct": 100 * recall_at_fpr(pts, 0.001),
     }
+
+def weighted_roc_area(order, truth, weight):
+    """ROC area of messages that each count `weight[i]` times (0 = left out).
+    `order` lists message indices by ascending score, ties grouped as lists."""
+    ham_below = 0; pairs = 0.0; spam_total = 0; ham_total = 0
+    for group in order:
+        s = sum(weight[i] for i in group if truth[i]); h = sum(weight[i] for i in group if not truth[i])
+        pairs += s * (ham_below + 0.5 * h)
+        ham_below += h; spam_total += s; ham_total += h
+    return pairs / (spam_total * ham_total) if spam_total and ham_total else 1.0
+
+def tie_groups(scores):
+    idx = sorted(range(len(scores)), key=lambda i: scores[i])
+    groups = []
+    for i in idx:
+        if groups and scores[groups[-1][0]] == scores[i]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+def paired_bootstrap(named_scores, truth, reps, seed=1):
+    """Resample the test set (spam and ham separately, with replacement) and
+    score every filter on the same resamples, so that their figures and their
+    ratio come with the spread that the test set's size allows.
+    Returns {name: [(1-ROCA)% of each resample]}."""
+    rng = random.Random(seed)
+    spam = [i for i, t in enumerate(truth) if t]; ham = [i for i, t in enumerate(truth) if not t]
+    orders = {name: tie_groups(sc) for name, sc in named_scores.items()}
+    out = {name: [] for name in named_scores}
+    for _ in range(reps):
+        weight = [0] * len(truth)
+        for i in rng.choices(spam, k=len(spam)): weight[i] += 1
+        for i in rng.choices(ham, k=len(ham)): weight[i] += 1
+        for name, order in orders.items():
+            out[name].append(100 * (1 - weighted_roc_area(order, truth, weight)))
+    return out
+
+def misordered_share(scores, truth, k):
+    """Share of the misordered (spam, ham) pairs that involve the k lowest-scored
+    spam, and the share that involves the k highest-scored ham: how much of the
+    (1-ROCA) a handful of messages decide."""
+    ham = sorted(s for s, t in zip(scores, truth) if not t)
+    spam = sorted(s for s, t in zip(scores, truth) if t)
+    import bisect
+    def bad_for_spam(s):  # ham scored above this spam, ties half
+        return len(ham) - bisect.bisect_right(ham, s) + 0.5 * (bisect.bisect_right(ham, s) - bisect.bisect_left(ham, s))
+    def bad_for_ham(h):
+        return bisect.bisect_left(spam, h) + 0.5 * (bisect.bisect_right(spam, h) - bisect.bisect_left(spam, h))
+    total = sum(bad_for_spam(s) for s in spam)
+    if total == 0:
+        return 0.0, 0.0
+    low_spam = sum(bad_for_spam(s) for s in spam[:k])
+    high_ham = sum(bad_for_ham(h) for h in ham[::-1][:k])
+    return low_spam / total, high_ham / total
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(q * (len(xs) - 1)))))]
+
+def print_spread(rows, test, reps):
+    """How far the test set can resolve the figures: 95% intervals of each
+    filter's (1-ROCA)% and of spamtrace's ratio to each peer, from a paired
+    bootstrap, and how much of each (1-ROCA) its extreme messages carry."""
+    truth = [t for _, t in test]
+    full = {r[0]: [s for s, _, _ in r[1]["scores"]] for r in rows
+            if r[1] is not None and len(r[1]["scores"]) == len(test)}
+    if "spamtrace" not in full or len(full) < 2:
+        return {}
+    boot = paired_bootstrap(full, truth, reps)
+    print("\nSpread over %d paired bootstrap resamples of the %d test messages (spam and ham resampled "
+          "separately; every filter scored on the same resamples):" % (reps, len(test)))
+    print("\n| filter | (1-ROCA)% | 95% interval | ratio spamtrace / filter | 95% interval | resamples with ratio <= 1/3 "
+          "| share of misordered pairs: lowest spam (1 / 3 / 10) | highest ham (1 / 3 / 10) |")
+    print("|---|---|---|---|---|---|---|---|")
+    summary = {}
+    for name, sc in full.items():
+        b = boot[name]
+        shares = [misordered_share(sc, truth, k) for k in (1, 3, 10)]
+        entry = {"one_minus_roca_pct_95": [percentile(b, 0.025), percentile(b, 0.975)],
+                 "lowest_spam_share": [x[0] for x in shares], "highest_ham_share": [x[1] for x in shares]}
+        cells = [name, "%.3f" % full_figure(sc, truth),
+                 "%.3f - %.3f" % tuple(entry["one_minus_roca_pct_95"]), "", "", ""]
+        if name != "spamtrace":
+            ratios = [a / c if c > 0 else float("inf") for a, c in zip(boot["spamtrace"], b)]
+            point = full_figure(full["spamtrace"], truth) / max(1e-12, full_figure(sc, truth))
+            third = sum(1 for x in ratios if x <= 1 / 3) / len(ratios)
+            entry.update({"ratio": point, "ratio_95": [percentile(ratios, 0.025), percentile(ratios, 0.975)],
+                          "resamples_ratio_at_most_third": third})
+            cells[3:6] = ["%.2f" % point, "%.2f - %.2f" % tuple(entry["ratio_95"]), "%.1f%%" % (100 * third)]
+        cells.append(" / ".join("%.0f%%" % (100 * x[0]) for x in shares))
+        cells.append(" / ".join("%.0f%%" % (100 * x[1]) for x in shares))
+        print("| " + " | ".join(cells) + " |")
+        summary[name] = entry
+    return summary
+
+def full_figure(scores, truth):
+    return 100 * (1 - roc_area(list(zip(scores, truth))))
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -284,6 +382,8 @@ def main():
     ap.add_argument("--sa-every", type=int, default=3)
     ap.add_argument("--skip-rspamd", action="store_true")
     ap.add_argument("--skip-sa", action="store_true")
+    ap.add_argument("--bootstrap", type=int, default=2000, metavar="N",
+                    help="paired bootstrap resamples for the accuracy intervals (0: none)")
     ap.add_argument("--speed-rounds", type=int, default=5,
                     help="alternating spamtrace/bogofilter timing rounds after the accuracy runs")
     args = ap.parse_args()
@@ -310,7 +410,10 @@ def main():
             print("%s failed: %s" % (name, e), file=sys.stderr)
             rows.append((name, None, None, None, None, str(e)))
             continue
-        rows.append((name, figures(full) if full else None, figures(samp), rate, train_rate, thr))
+        f = figures(full) if full else None
+        if f is not None:
+            f["scores"] = full  # kept for the bootstrap, left out of peers.json
+        rows.append((name, f, figures(samp), rate, train_rate, thr))
     # The machine is shared and its speed drifts minute by minute: time
     # spamtrace and bogofilter again in alternating rounds, so that both get
     # the same windows, and keep each one's best.
@@ -345,8 +448,12 @@ def main():
             print("| %s | %s | %.3f | %.2f%% | %.1f%% | %.1f%% | %s | %s | %s |" % (
                 name, label, f["one_minus_roca_pct"], f["fpr_pct"], f["fnr_pct"], f["recall_at_0_1pct_fpr_pct"],
                 "%.0f" % rate if show_rate else "", "%.0f" % train_rate if show_rate else "", thr))
+    spread = print_spread(rows, test, args.bootstrap) if args.bootstrap > 0 else {}
+    for r in rows:
+        if r[1] is not None:
+            r[1].pop("scores", None)
     with open(os.path.join(tmp, "peers.json"), "w") as f:
-        json.dump([{"filter": r[0], "all": r[1], "sample": r[2], "msgs_per_s": r[3], "train_msgs_per_s": r[4], "threshold": r[5]} for r in rows], f, indent=1)
+        json.dump([{"filter": r[0], "all": r[1], "spread": spread.get(r[0]), "sample": r[2], "msgs_per_s": r[3], "train_msgs_per_s": r[4], "threshold": r[5]} for r in rows], f, indent=1)
     print("\n(details in %s)" % tmp)
 
 if __name__ == "__main__":
