@@ -1,7 +1,7 @@
 //! Show the worst-ranked test messages of a split (for error analysis).
 //! cargo run -p spamtrace-classify --release --example errors -- INDEX [N]
-use spamtrace_classify::eval::{load_messages, read_trec_index};
-use spamtrace_classify::{Model, ModelConfig};
+use spamtrace_classify::ModelConfig;
+use spamtrace_classify::eval::{load_messages, read_trec_index, train_calibrated};
 use spamtrace_mail::{Label, Limits, TrustedHosts, analyze};
 
 fn main() {
@@ -10,14 +10,13 @@ fn main() {
     let n: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(15);
     let messages = load_messages(&entries).unwrap();
     let n_train = messages.len() / 2;
-    let mut model = Model::new(ModelConfig::default());
+    // Built as `eval` builds its model: one batch over the first half (IDF
+    // counts need every message before the first step).
+    let model = train_calibrated(&messages[..n_train], ModelConfig::default());
     let an: Vec<_> = messages
         .iter()
         .map(|(b, _)| analyze(b, &Limits::default(), &TrustedHosts::default()))
         .collect();
-    for i in 0..n_train {
-        model.train(&an[i], messages[i].1);
-    }
     let mut sc: Vec<(f32, usize)> = (n_train..messages.len())
         .map(|i| (model.log_odds(&an[i]), i))
         .collect();
