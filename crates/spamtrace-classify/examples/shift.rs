@@ -104,6 +104,22 @@ fn main() {
             None,
         ),
         (
+            "no 4-grams, IDF, list links and bare list addresses left out (sixth round)",
+            idf(FeatureSet {
+                drop_list_links: true,
+                ..no_char4
+            }),
+            None,
+        ),
+        (
+            "no 4-grams, IDF, CJK character pairs (sixth round)",
+            idf(FeatureSet {
+                cjk_bigrams: true,
+                ..no_char4
+            }),
+            None,
+        ),
+        (
             "no 4-grams, no bigrams, IDF",
             idf(FeatureSet {
                 bigrams: false,

@@ -51,6 +51,13 @@ pub struct FeatureSet {
     /// footer at the end of the text and the `[tag]` before the subject
     /// (see `list_text.rs`: they say how the mail travelled, not what it is).
     pub drop_list_text: bool,
+    /// Also leave out a list's own links (to the domains its `List-*`
+    /// fields name) and a footer that is only a trailing paragraph with
+    /// the list's address, without a separator line above it.
+    pub drop_list_links: bool,
+    /// Pairs of adjacent Chinese, Japanese or Korean characters: those
+    /// scripts are written without spaces, so a sentence is one "word".
+    pub cjk_bigrams: bool,
 }
 
 impl FeatureSet {
@@ -68,6 +75,8 @@ impl FeatureSet {
         received_words: true,
         fold_digits: true,
         drop_list_text: true,
+        drop_list_links: false,
+        cjk_bigrams: false,
     };
 
     /// The set the shipped model uses (chosen on validation inside the
@@ -103,6 +112,8 @@ impl FeatureSet {
             | (self.received_words as u32) << 9
             | (self.fold_digits as u32) << 10
             | (self.drop_list_text as u32) << 11
+            | (self.drop_list_links as u32) << 12
+            | (self.cjk_bigrams as u32) << 13
     }
 
     /// Unpack from [`FeatureSet::to_bits`].
@@ -120,6 +131,8 @@ impl FeatureSet {
             received_words: bits & 512 != 0,
             fold_digits: bits & 1024 != 0,
             drop_list_text: bits & 2048 != 0,
+            drop_list_links: bits & 4096 != 0,
+            cjk_bigrams: bits & 8192 != 0,
         }
     }
 
@@ -150,6 +163,8 @@ impl FeatureSet {
                 "rwords" => set.received_words = true,
                 "digits" => set.fold_digits = true,
                 "nolist" => set.drop_list_text = true,
+                "nolistlinks" => set.drop_list_links = true,
+                "cjk" => set.cjk_bigrams = true,
                 _ => return None,
             }
         }
@@ -463,9 +478,15 @@ impl Featurizer {
             true => list_text::without_tag(s),
             false => std::borrow::Cow::Borrowed(s),
         });
-        let body = match via_list {
-            true => list_text::without_footer(&a.text),
-            false => a.text.as_str(),
+        let list_links = via_list && self.set.drop_list_links;
+        let body = match (via_list, list_links) {
+            (true, false) => list_text::without_footer(&a.text),
+            (true, true) => list_text::without_footer_or_address(&a.text),
+            (false, _) => a.text.as_str(),
+        };
+        let list_domains = match list_links {
+            true => list_text::list_domains(a),
+            false => Vec::new(),
         };
         // The list's additions count once each, however many words they had.
         if body.len() < a.text.len() {
@@ -521,7 +542,7 @@ impl Featurizer {
             self.headers(a, &mut out);
         }
         if self.set.structure {
-            self.structure(a, &mut out);
+            self.structure(a, &list_domains, &mut out);
         }
         let text = body.as_bytes();
         if self.set.words || self.set.bigrams {
@@ -541,13 +562,13 @@ impl Featurizer {
             Tokens::new(bytes, self.limits.max_token_bytes).folding_digits(self.set.fold_digits);
         while let Some(t) = tok.next_token() {
             match t {
-                Token::Word(w, _, _) => {
+                Token::Word(w, ..) => {
                     let h = hash_bytes(Ns::SubjectWord as u64, w);
                     out.add(Ns::SubjectWord, h, || {
                         format!("subject word \"{}\"", String::from_utf8_lossy(w))
                     });
                 }
-                Token::Long(n) => {
+                Token::Long(n, _) => {
                     out.add(Ns::LongToken, 1000 + size_class(n as u64) as u64, || {
                         "a very long word in the subject".to_string()
                     })
@@ -637,7 +658,7 @@ impl Featurizer {
                 while let Some(t) = tok.next_token() {
                     // Numbers in headers are dates, times, IDs and addresses:
                     // they change with every message and say nothing lasting.
-                    if let Token::Word(w, _, _) = t
+                    if let Token::Word(w, ..) = t
                         && !w.iter().any(|b| b.is_ascii_digit())
                     {
                         let wh = hash_bytes(Ns::HeaderWord as u64, w);
@@ -669,7 +690,7 @@ impl Featurizer {
             let bytes = mailer.as_bytes();
             let bytes = &bytes[..floor_len(bytes, 128)];
             let mut tok = Tokens::new(bytes, self.limits.max_token_bytes);
-            while let Some(Token::Word(w, _, _)) = tok.next_token() {
+            while let Some(Token::Word(w, ..)) = tok.next_token() {
                 if w.iter().all(|b| b.is_ascii_digit()) {
                     continue;
                 }
@@ -696,7 +717,7 @@ impl Featurizer {
                 let bytes = name.as_bytes();
                 let bytes = &bytes[..floor_len(bytes, 128)];
                 let mut tok = Tokens::new(bytes, self.limits.max_token_bytes);
-                while let Some(Token::Word(w, _, _)) = tok.next_token() {
+                while let Some(Token::Word(w, ..)) = tok.next_token() {
                     let h = hash_bytes(Ns::FromName as u64, w);
                     out.add(Ns::FromName, h, || {
                         format!("sender name has \"{}\"", String::from_utf8_lossy(w))
@@ -716,8 +737,16 @@ impl Featurizer {
         out.add(Ns::Hops, hops.min(12), || format!("{hops} Received hops"));
     }
 
-    fn structure<S: Sink>(&self, a: &Analysis, out: &mut Capped<'_, S>) {
-        for u in a.urls.iter().take(self.limits.max_urls) {
+    /// `skip_domains`: a mailing list's own domains, whose links the list
+    /// added (empty unless [`FeatureSet::drop_list_links`]).
+    fn structure<S: Sink>(&self, a: &Analysis, skip_domains: &[String], out: &mut Capped<'_, S>) {
+        let own = |u: &&spamtrace_mail::UrlRef| {
+            skip_domains.is_empty()
+                || !skip_domains
+                    .iter()
+                    .any(|d| u.domain.as_deref().unwrap_or(u.host.as_str()) == d)
+        };
+        for u in a.urls.iter().filter(own).take(self.limits.max_urls) {
             if let Some(d) = &u.domain {
                 out.add_str(Ns::UrlDomain, d, || format!("links to {d}"));
             }
@@ -735,7 +764,10 @@ impl Featurizer {
                 format!("a link found in {:?}", u.context).to_lowercase()
             });
         }
-        let n = a.urls.len() as u64;
+        let n = match skip_domains.is_empty() {
+            true => a.urls.len(),
+            false => a.urls.iter().filter(own).count(),
+        } as u64;
         let cls = size_class(n);
         out.add(Ns::UrlCount, cls as u64, || match n {
             0 => "no links".to_string(),
@@ -829,6 +861,9 @@ impl Featurizer {
             let Some(t) = tok.next_token() else { break };
             match t {
                 Token::Word(w, start, end) => {
+                    if self.set.cjk_bigrams && !w.is_ascii() {
+                        cjk_bigrams(&text[start..end], out);
+                    }
                     let h = hash_bytes(Ns::Word as u64, w);
                     if self.set.words {
                         out.add(Ns::Word, h, || {
@@ -848,10 +883,13 @@ impl Featurizer {
                     }
                     prev = Some((h, start, end));
                 }
-                Token::Long(n) => {
+                Token::Long(n, start) => {
                     out.add(Ns::LongToken, size_class(n as u64) as u64, || {
                         "a very long unbroken string in the text".to_string()
                     });
+                    if self.set.cjk_bigrams {
+                        cjk_bigrams(&text[start..start + n], out);
+                    }
                     prev = None;
                 }
             }
@@ -1037,13 +1075,62 @@ fn value_shape(value: &[u8], max: usize) -> (u64, ([u8; 64], usize)) {
     (hash_bytes(0x5a, &buf[..n]), (buf, n))
 }
 
+/// Whether `c` is written without spaces between words: Han ideographs,
+/// kana, Hangul syllables (Korean has spaces, but between phrases).
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+/// Every pair of adjacent CJK characters of `token` as a word feature (and
+/// a lone character as itself), as search engines index these scripts.
+fn cjk_bigrams<S: Sink>(token: &[u8], out: &mut Capped<'_, S>) {
+    // Tokens end at ASCII bytes, so a token of valid UTF-8 text is valid.
+    let Ok(token) = std::str::from_utf8(token) else {
+        return;
+    };
+    let mut prev: Option<(usize, char)> = None;
+    let mut run = 0usize;
+    for (i, c) in token.char_indices() {
+        if out.full() {
+            return;
+        }
+        if !is_cjk(c) {
+            if run == 1
+                && let Some((p, pc)) = prev
+            {
+                emit_cjk(&token[p..p + pc.len_utf8()], out);
+            }
+            prev = None;
+            run = 0;
+            continue;
+        }
+        if let Some((p, _)) = prev {
+            emit_cjk(&token[p..i + c.len_utf8()], out);
+        }
+        prev = Some((i, c));
+        run += 1;
+    }
+    if run == 1
+        && let Some((p, pc)) = prev
+    {
+        emit_cjk(&token[p..p + pc.len_utf8()], out);
+    }
+}
+
+fn emit_cjk<S: Sink>(chars: &str, out: &mut Capped<'_, S>) {
+    let h = hash_bytes(Ns::Word as u64 ^ 0xC1C1, chars.as_bytes());
+    out.add(Ns::Word, h, || format!("characters \"{chars}\""));
+}
+
 /// One token from [`Tokens`].
 enum Token<'a> {
     /// A lowercased word (borrowed from the tokenizer's buffer) and where
     /// it was in the text (start, end).
     Word(&'a [u8], usize, usize),
-    /// A token longer than the limit, with its length (capped by the scan).
-    Long(usize),
+    /// A token longer than the limit, with its length (capped by the scan)
+    /// and where it starts.
+    Long(usize, usize),
 }
 
 /// A bounded tokenizer: word characters are ASCII letters and digits, bytes of
@@ -1206,7 +1293,7 @@ impl<'a> Tokens<'a> {
                 continue;
             }
             if len > self.max {
-                return Some(Token::Long(len));
+                return Some(Token::Long(len, s));
             }
             // Lowercase (and fold digits) eight bytes at a time, counting
             // the digits for the digit-run check below: most words take one
@@ -1315,11 +1402,44 @@ mod tests {
         let mut v = Vec::new();
         while let Some(tok) = t.next_token() {
             match tok {
-                Token::Word(w, _, _) => v.push(String::from_utf8_lossy(w).into_owned()),
-                Token::Long(n) => v.push(format!("<long {n}>")),
+                Token::Word(w, ..) => v.push(String::from_utf8_lossy(w).into_owned()),
+                Token::Long(n, _) => v.push(format!("<long {n}>")),
             }
         }
         v
+    }
+
+    #[test]
+    fn cjk_text_gives_character_pairs_when_asked() {
+        let long_run = "稿件野蛮女友喜欢中国酷哥稿件野蛮女友喜欢中国酷哥";
+        let a = Analysis {
+            text: format!("野蛮女友 hello 中 {long_run} Grüße"),
+            ..Default::default()
+        };
+        let described = |set: FeatureSet| {
+            let mut d = Describe::new(20);
+            Featurizer::new(set).extract(&a, &mut d);
+            d.features.into_iter().map(|(_, s)| s).collect::<Vec<_>>()
+        };
+        let on = described(FeatureSet {
+            cjk_bigrams: true,
+            ..FeatureSet::DEFAULT
+        });
+        for want in ["野蛮", "蛮女", "女友", "中", "国酷"] {
+            assert!(
+                on.contains(&format!("characters \"{want}\"")),
+                "{want}: {on:?}"
+            );
+        }
+        // The run longer than a token is still one long-token feature too,
+        // and non-CJK words give no pairs.
+        assert!(
+            on.iter().any(|d| d.contains("very long unbroken")),
+            "{on:?}"
+        );
+        assert!(!on.iter().any(|d| d.contains("characters \"gr")), "{on:?}");
+        let off = described(FeatureSet::DEFAULT);
+        assert!(!off.iter().any(|d| d.starts_with("characters")), "{off:?}");
     }
 
     #[test]
