@@ -136,39 +136,45 @@ impl FeatureSet {
         }
     }
 
-    /// Parse a `+`-separated list such as `words+bigrams+char4` (or `all`,
-    /// `default`; `hwords` are the header words, `sgrams` subject and sender
-    /// name 3-grams, `script` non-ASCII shares, `rcpt` receiving-side headers,
-    /// `rwords` words of Received headers, `digits` digit folding, `nolist`
-    /// mailing-list footers and subject tags left out).
+    /// Parse a `+`-separated list such as `words+bigrams+char4` (`all` and
+    /// `default` name those sets and combine with the rest:
+    /// `default+nolistlinks`; `hwords` are the header words, `sgrams`
+    /// subject and sender name 3-grams, `script` non-ASCII shares, `rcpt`
+    /// receiving-side headers, `rwords` words of Received headers, `digits`
+    /// digit folding, `nolist` mailing-list footers and subject tags left
+    /// out, `nolistlinks` a list's own links and bare address too, `cjk`
+    /// pairs of CJK characters).
     pub fn parse(s: &str) -> Option<FeatureSet> {
-        if s == "all" {
-            return Some(FeatureSet::ALL);
-        }
-        if s == "default" {
-            return Some(FeatureSet::DEFAULT);
-        }
-        let mut set = FeatureSet::from_bits(0);
+        let mut bits = 0;
         for part in s.split('+') {
-            match part.trim() {
-                "words" => set.words = true,
-                "bigrams" => set.bigrams = true,
-                "char4" => set.char4 = true,
-                "headers" => set.headers = true,
-                "structure" => set.structure = true,
-                "hwords" => set.header_words = true,
-                "sgrams" => set.subject_grams = true,
-                "script" => set.script = true,
-                "rcpt" => set.recipient_headers = true,
-                "rwords" => set.received_words = true,
-                "digits" => set.fold_digits = true,
-                "nolist" => set.drop_list_text = true,
-                "nolistlinks" => set.drop_list_links = true,
-                "cjk" => set.cjk_bigrams = true,
-                _ => return None,
-            }
+            let set = match part.trim() {
+                "all" => FeatureSet::ALL,
+                "default" => FeatureSet::DEFAULT,
+                one => {
+                    let mut set = FeatureSet::from_bits(0);
+                    match one {
+                        "words" => set.words = true,
+                        "bigrams" => set.bigrams = true,
+                        "char4" => set.char4 = true,
+                        "headers" => set.headers = true,
+                        "structure" => set.structure = true,
+                        "hwords" => set.header_words = true,
+                        "sgrams" => set.subject_grams = true,
+                        "script" => set.script = true,
+                        "rcpt" => set.recipient_headers = true,
+                        "rwords" => set.received_words = true,
+                        "digits" => set.fold_digits = true,
+                        "nolist" => set.drop_list_text = true,
+                        "nolistlinks" => set.drop_list_links = true,
+                        "cjk" => set.cjk_bigrams = true,
+                        _ => return None,
+                    }
+                    set
+                }
+            };
+            bits |= set.to_bits();
         }
-        Some(set)
+        Some(FeatureSet::from_bits(bits))
     }
 }
 
@@ -1407,6 +1413,26 @@ mod tests {
             }
         }
         v
+    }
+
+    #[test]
+    fn feature_sets_parse_and_combine() {
+        assert_eq!(FeatureSet::parse("default"), Some(FeatureSet::DEFAULT));
+        assert_eq!(FeatureSet::parse("all"), Some(FeatureSet::ALL));
+        assert_eq!(
+            FeatureSet::parse("default+cjk+nolistlinks"),
+            Some(FeatureSet {
+                cjk_bigrams: true,
+                drop_list_links: true,
+                ..FeatureSet::DEFAULT
+            })
+        );
+        assert_eq!(
+            FeatureSet::parse("words+bigrams+structure+sgrams+script+digits+nolist"),
+            Some(FeatureSet::DEFAULT)
+        );
+        assert_eq!(FeatureSet::parse("default+4grams"), None);
+        assert_eq!(FeatureSet::parse(""), None);
     }
 
     #[test]

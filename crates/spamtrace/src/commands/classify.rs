@@ -81,7 +81,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub roc: Option<PathBuf>,
     /// Feature groups, `+`-separated: words, bigrams, char4, headers, structure, hwords,
-    /// sgrams, script, rcpt, rwords, digits, nolist, nolistlinks, cjk (or `all`, or `default`: what the shipped model uses).
+    /// sgrams, script, rcpt, rwords, digits, nolist, nolistlinks, cjk; `all` and `default` (what the shipped
+    /// model uses) combine with the rest: `default+cjk`.
     #[arg(long, default_value = "default")]
     pub features: String,
     /// log2 of the number of weight slots.
@@ -324,7 +325,7 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
         bail!("--split must be between 0.05 and 0.95 (share of the index used for training)");
     }
     let features = FeatureSet::parse(&args.features).with_context(|| {
-        format!("unknown --features {:?}: use words, bigrams, char4, headers, structure, hwords, sgrams, script, rcpt, rwords, digits, nolist, nolistlinks, cjk joined by +, or all, or default", args.features)
+        format!("unknown --features {:?}: use words, bigrams, char4, headers, structure, hwords, sgrams, script, rcpt, rwords, digits, nolist, nolistlinks, cjk, all, default joined by + (e.g. default+cjk)", args.features)
     })?;
     let loss = match args.loss.as_str() {
         "hinge" => Loss::Hinge,
