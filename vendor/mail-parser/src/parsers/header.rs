@@ -157,7 +157,7 @@ impl<'x> MessageStream<'x> {
             .get(..token_len)
             .and_then(header_map)
             .unwrap_or_else(|| {
-                HeaderName::Other(String::from_utf8_lossy(
+                HeaderName::Other(crate::parsers::utf8_lossy(
                     self.bytes(token_start - 1..token_end),
                 ))
             })
@@ -280,7 +280,7 @@ mod spamtrace_patch_tests {
                 .get(..token_len)
                 .and_then(header_map)
                 .unwrap_or_else(|| {
-                    HeaderName::Other(String::from_utf8_lossy(
+                    HeaderName::Other(crate::parsers::utf8_lossy(
                         this.bytes(token_start - 1..token_end),
                     ))
                 })

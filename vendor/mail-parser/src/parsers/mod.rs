@@ -12,6 +12,48 @@ pub mod message;
 pub mod mime;
 pub mod preview;
 
+/// spamtrace patch: `String::from_utf8_lossy` with `str::from_utf8` first.
+/// The lossy conversion walks the bytes through `Utf8Chunks`, one at a
+/// time; the validator has an ASCII fast path. Same result in every case:
+/// valid UTF-8 is borrowed by both, anything else goes to the lossy one.
+#[inline]
+pub(crate) fn utf8_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+#[cfg(test)]
+mod spamtrace_patch_utf8_lossy {
+    #[test]
+    fn byte_loop_lossy_equals_the_validated_one() {
+        // Generated inputs: ASCII, valid multi-byte, and broken sequences.
+        let pieces: [&[u8]; 8] = [
+            b"abc", b" ", "\u{e9}".as_bytes(), "\u{4e2d}".as_bytes(), b"\xff", b"\xc3", b"\xe4\xb8", b"\r\n",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut s = seed;
+            for _ in 0..(s % 9) {
+                input.extend_from_slice(pieces[(s % 8) as usize]);
+                s /= 8;
+            }
+            let want = String::from_utf8_lossy(&input);
+            let got = super::utf8_lossy(&input);
+            assert_eq!(got, want, "{input:?}");
+            assert_eq!(
+                matches!(got, std::borrow::Cow::Borrowed(_)),
+                matches!(want, std::borrow::Cow::Borrowed(_))
+            );
+        }
+    }
+}
+
 pub struct MessageStream<'x> {
     data: &'x [u8],
     iter: Peekable<Iter<'x, u8>>,

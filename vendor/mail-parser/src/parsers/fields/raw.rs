@@ -32,7 +32,7 @@ impl<'x> MessageStream<'x> {
         }
 
         if token_start > 0 {
-            HeaderValue::Text(String::from_utf8_lossy(
+            HeaderValue::Text(crate::parsers::utf8_lossy(
                 self.bytes(token_start - 1..token_end),
             ))
         } else {
