@@ -1258,6 +1258,7 @@ impl<'a> Tokens<'a> {
         self
     }
 
+    #[inline(always)]
     fn next_token(&mut self) -> Option<Token<'_>> {
         let text = self.text;
         loop {
