@@ -746,13 +746,14 @@ impl Featurizer {
     /// `skip_domains`: a mailing list's own domains, whose links the list
     /// added (empty unless [`FeatureSet::drop_list_links`]).
     fn structure<S: Sink>(&self, a: &Analysis, skip_domains: &[String], out: &mut Capped<'_, S>) {
-        let own = |u: &&spamtrace_mail::UrlRef| {
+        // Links the sender wrote: all of them unless a list's are left out.
+        let senders = |u: &&spamtrace_mail::UrlRef| {
             skip_domains.is_empty()
                 || !skip_domains
                     .iter()
                     .any(|d| u.domain.as_deref().unwrap_or(u.host.as_str()) == d)
         };
-        for u in a.urls.iter().filter(own).take(self.limits.max_urls) {
+        for u in a.urls.iter().filter(senders).take(self.limits.max_urls) {
             if let Some(d) = &u.domain {
                 out.add_str(Ns::UrlDomain, d, || format!("links to {d}"));
             }
@@ -772,7 +773,7 @@ impl Featurizer {
         }
         let n = match skip_domains.is_empty() {
             true => a.urls.len(),
-            false => a.urls.iter().filter(own).count(),
+            false => a.urls.iter().filter(senders).count(),
         } as u64;
         let cls = size_class(n);
         out.add(Ns::UrlCount, cls as u64, || match n {
