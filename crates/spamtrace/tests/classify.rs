@@ -163,6 +163,56 @@ fn eval_reports_the_figures_and_draws_the_roc_curve() {
         ],
     );
     assert!(old["one_minus_roca_pct"].is_number(), "{old}");
+    // The opt-in groups, combined with the default set, through a saved
+    // model: the file records its groups, so `classify` featurizes with
+    // them (a model scored with other groups would rank at random).
+    let saved = dir.path().join("options.bin");
+    let options = json(
+        &data,
+        &[
+            "eval",
+            "--index",
+            index.to_str().unwrap(),
+            "--json",
+            "--features",
+            "default+nolistlinks+cjk",
+            "--save-model",
+            saved.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        options["one_minus_roca_pct"].as_f64().unwrap() < 5.0,
+        "{options}"
+    );
+    let test = &all[half..];
+    let mut args = vec!["classify", "--json", "--model", saved.to_str().unwrap()];
+    let paths: Vec<String> = test.iter().map(|e| e.0.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let scored: Vec<(f64, bool)> = ok(&data, &args)
+        .lines()
+        .zip(test)
+        .map(|(line, (_, spam))| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            (v["log_odds"].as_f64().unwrap(), *spam)
+        })
+        .collect();
+    assert_eq!(scored.len(), test.len());
+    assert!(roc_area(&scored) > 0.95, "{}", roc_area(&scored));
+    let bad = run(
+        &data,
+        &[
+            "eval",
+            "--index",
+            index.to_str().unwrap(),
+            "--features",
+            "default+4grams",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("e.g. default+cjk"),
+        "{bad:?}"
+    );
     // The TREC protocol: every message scored before it is learnt.
     let online = json(
         &data,
