@@ -21,6 +21,14 @@ messages in memory; bogofilter reads its files from the page cache). Speeds
 are the best of several passes, spamtrace's and bogofilter's in alternating
 rounds (--speed-rounds, each the best of 3 passes of each), so that a shared
 machine's slow spells hit both; the ratio is also given round by round.
+
+Spread: the test half is resampled (--bootstrap N times, spam and ham
+separately, with replacement) and every filter that scored all of it is
+scored on the same resamples, giving 95% intervals of each (1-ROCA)% and of
+spamtrace's ratio to each peer, and the share of resamples where that ratio
+is at most 1/3 (the issue's target). Also printed: how much of each filter's
+misordered (spam, ham) pairs its 1, 3 and 10 lowest-scored spam and
+highest-scored ham carry, since a few messages can decide the figure.
 """
 import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
