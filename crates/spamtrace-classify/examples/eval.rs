@@ -4,9 +4,13 @@
 //!
 //! cargo run -p spamtrace-classify --release --example eval -- \
 //!     --index INDEX [--split 0.5] [--roc FILE] [--scores FILE] [--token-model]
-//!     [--features SET] [--no-idf]
+//!     [--features SET] [--no-idf] [--online]
+//!
+//! `--online` runs the TREC protocol instead (every message scored, then
+//! learnt with its true label; without IDF, as `spamtrace eval --online`),
+//! and `--scores` then lists every message.
 use spamtrace_classify::eval::{
-    RocSeries, evaluate_split_with, load_messages, read_trec_index, roc_svg,
+    RocSeries, evaluate_online, evaluate_split_with, load_messages, read_trec_index, roc_svg,
 };
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{ModelConfig, TokenModelConfig};
@@ -46,7 +50,17 @@ fn main() {
     if args.iter().any(|a| a == "--no-idf") {
         config.idf = false;
     }
-    let (_, report, scored) = evaluate_split_with(&messages, split, config, tokens);
+    let online = args.iter().any(|a| a == "--online");
+    let (_, report, scored) = match online {
+        true => evaluate_online(
+            &messages,
+            ModelConfig {
+                idf: false,
+                ..config
+            },
+        ),
+        false => evaluate_split_with(&messages, split, config, tokens),
+    };
     let n_train = messages.len() - scored.len();
     if let Some(path) = get("--scores") {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());

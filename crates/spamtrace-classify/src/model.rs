@@ -403,6 +403,14 @@ pub struct Model {
     /// Document frequencies and scales, when the model scales by IDF.
     doc_freq: Option<DocFreq>,
     learning_rate: f32,
+    /// The step of a message learnt on its own ([`Model::train`]): the
+    /// learning rate times the batch passes, so that it moves the weights
+    /// as far as a batch moves them for it over all its passes. (One step
+    /// of the batch rate alone learnt the TREC online protocol at half the
+    /// accuracy: `examples/online.rs`, README "Sixth round".) Not stored
+    /// in the model file: a loaded model takes the default passes, which
+    /// every shipped and `train --fresh` model was built with.
+    incremental_rate: f32,
     loss: Loss,
     /// How raw log-odds map to a probability.
     pub calibration: Calibration,
@@ -445,6 +453,7 @@ impl Model {
             weights: vec![0.0; 1 << bits],
             doc_freq,
             learning_rate: config.learning_rate,
+            incremental_rate: config.learning_rate * config.passes.max(1) as f32,
             loss: config.loss,
             calibration: Calibration::default(),
             thresholds: Thresholds::default(),
@@ -679,7 +688,7 @@ impl Model {
         if previous.is_some_and(|p| p.label == label) {
             return false;
         }
-        let lr = self.learning_rate;
+        let lr = self.incremental_rate;
         let Features { slots, token_slots } = self.features_of(a);
         match previous {
             // Relabelled: the message is counted already.
@@ -1123,6 +1132,7 @@ impl Model {
             weights,
             doc_freq,
             learning_rate,
+            incremental_rate: learning_rate * ModelConfig::default().passes as f32,
             loss,
             calibration,
             thresholds,
@@ -1400,6 +1410,27 @@ mod tests {
             why.windows(2)
                 .all(|w| w[0].weight.abs() >= w[1].weight.abs())
         );
+    }
+
+    #[test]
+    fn a_message_learnt_alone_steps_as_far_as_all_the_batch_passes() {
+        let spam = msg("f1", "cheap pills", "buy cheap pills today");
+        let config = |learning_rate, passes| ModelConfig {
+            hash_bits: 16,
+            learning_rate,
+            passes,
+            idf: false,
+            ..ModelConfig::default()
+        };
+        let mut five = Model::new(config(0.5, 5));
+        let mut one = Model::new(config(2.5, 1));
+        assert!(five.train(&spam, Label::Spam) && one.train(&spam, Label::Spam));
+        assert_eq!(five.log_odds(&spam), one.log_odds(&spam));
+        assert!(five.log_odds(&spam) > 0.0);
+        // A loaded model takes the default passes.
+        let mut loaded = Model::from_bytes(&Model::new(config(0.5, 5)).to_bytes(), "t").unwrap();
+        loaded.train(&spam, Label::Spam);
+        assert_eq!(loaded.log_odds(&spam), five.log_odds(&spam));
     }
 
     #[test]
