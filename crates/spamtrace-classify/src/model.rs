@@ -338,7 +338,7 @@ pub struct ModelConfig {
     /// The loss the steps minimise.
     pub loss: Loss,
     /// Passes over a training batch (`eval::train_calibrated`); incremental
-    /// `train` calls always make one step.
+    /// `train` calls make one step, of `learning_rate` times this.
     pub passes: u32,
     /// Scale each feature by its inverse document frequency (IDF) over the
     /// trained messages before the vector is made unit length, so that
