@@ -52,13 +52,7 @@ fn main() {
     }
     let online = args.iter().any(|a| a == "--online");
     let (_, report, scored) = match online {
-        true => evaluate_online(
-            &messages,
-            ModelConfig {
-                idf: false,
-                ..config
-            },
-        ),
+        true => evaluate_online(&messages, config),
         false => evaluate_split_with(&messages, split, config, tokens),
     };
     let n_train = messages.len() - scored.len();

@@ -147,35 +147,33 @@ impl FeatureSet {
     pub fn parse(s: &str) -> Option<FeatureSet> {
         let mut bits = 0;
         for part in s.split('+') {
-            let set = match part.trim() {
-                "all" => FeatureSet::ALL,
-                "default" => FeatureSet::DEFAULT,
-                one => {
-                    let mut set = FeatureSet::from_bits(0);
-                    match one {
-                        "words" => set.words = true,
-                        "bigrams" => set.bigrams = true,
-                        "char4" => set.char4 = true,
-                        "headers" => set.headers = true,
-                        "structure" => set.structure = true,
-                        "hwords" => set.header_words = true,
-                        "sgrams" => set.subject_grams = true,
-                        "script" => set.script = true,
-                        "rcpt" => set.recipient_headers = true,
-                        "rwords" => set.received_words = true,
-                        "digits" => set.fold_digits = true,
-                        "nolist" => set.drop_list_text = true,
-                        "nolistlinks" => set.drop_list_links = true,
-                        "cjk" => set.cjk_bigrams = true,
-                        _ => return None,
-                    }
-                    set
-                }
+            bits |= match part.trim() {
+                "all" => FeatureSet::ALL.to_bits(),
+                "default" => FeatureSet::DEFAULT.to_bits(),
+                one => 1 << FeatureSet::GROUP_NAMES.iter().position(|n| *n == one)?,
             };
-            bits |= set.to_bits();
         }
         Some(FeatureSet::from_bits(bits))
     }
+
+    /// The names [`FeatureSet::parse`] reads, each at the position of its
+    /// bit in [`FeatureSet::to_bits`].
+    pub const GROUP_NAMES: [&str; 14] = [
+        "words",
+        "bigrams",
+        "char4",
+        "headers",
+        "structure",
+        "hwords",
+        "sgrams",
+        "script",
+        "rcpt",
+        "rwords",
+        "digits",
+        "nolist",
+        "nolistlinks",
+        "cjk",
+    ];
 }
 
 /// Bounds on the work done for one message. Whatever the input, a message
@@ -1434,6 +1432,12 @@ mod tests {
             Some(FeatureSet::DEFAULT)
         );
         assert_eq!(FeatureSet::parse("default+4grams"), None);
+        // Every name sets its own bit, and only that one.
+        for (i, name) in FeatureSet::GROUP_NAMES.iter().enumerate() {
+            let set = FeatureSet::parse(name).unwrap();
+            assert_eq!(set.to_bits(), 1 << i, "{name}");
+            assert_eq!(FeatureSet::from_bits(set.to_bits()), set);
+        }
         assert_eq!(FeatureSet::parse(""), None);
     }
 

@@ -325,7 +325,11 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
         bail!("--split must be between 0.05 and 0.95 (share of the index used for training)");
     }
     let features = FeatureSet::parse(&args.features).with_context(|| {
-        format!("unknown --features {:?}: use words, bigrams, char4, headers, structure, hwords, sgrams, script, rcpt, rwords, digits, nolist, nolistlinks, cjk, all, default joined by + (e.g. default+cjk)", args.features)
+        format!(
+            "unknown --features {:?}: use {}, all, default joined by + (e.g. default+cjk)",
+            args.features,
+            FeatureSet::GROUP_NAMES.join(", ")
+        )
     })?;
     let loss = match args.loss.as_str() {
         "hinge" => Loss::Hinge,
@@ -338,7 +342,8 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
         learning_rate: args.learning_rate,
         loss,
         passes: args.passes.clamp(1, 100),
-        idf: !args.no_idf && !args.online,
+        // (`evaluate_online` always learns without IDF.)
+        idf: !args.no_idf,
     };
     let entries = eval::read_trec_index(&args.index)?;
     if entries.is_empty() {
