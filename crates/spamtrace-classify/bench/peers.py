@@ -206,34 +206,33 @@ class StubDns(threading.Thread):
             resp = q[:2] + flags.to_bytes(2, "big") + q[4:6] + b"\0\0\0\0\0\0" + q[12:]
             self.sock.sendto(resp, addr)
 
-def run_spamtrace(index, train, test, sample, tmp):
-    scores_file = os.path.join(tmp, "spamtrace-scores.tsv")
+def spamtrace_eval(index, args, tmp, name):
+    """Run the eval example with `args`; its JSON report and, per message
+    path, (log-odds, called spam)."""
+    scores_file = os.path.join(tmp, name)
     cmd = os.environ.get("SPAMTRACE_EVAL", "target/release/examples/eval").split()
-    out = subprocess.run(cmd + ["--index", index, "--split", "0.5", "--scores", scores_file,
-                                "--roc", os.path.join(tmp, "spamtrace-roc.svg")],
+    out = subprocess.run(cmd + ["--index", index, "--scores", scores_file] + args,
                          check=True, capture_output=True, text=True).stdout
     rep = json.loads(out.strip().splitlines()[-1])
     by_path = {}
     for line in open(scores_file):
         p, s, v = line.rstrip("\n").split("\t")
         by_path[os.path.normpath(p)] = (float(s), v == "spam")
-    truth = dict(test)
-    scores = [(by_path[p][0], truth[p], by_path[p][1]) for p, _ in test]
-    sample_scores = [(by_path[p][0], truth[p], by_path[p][1]) for p, _ in sample]
+    return rep, by_path
+
+def spamtrace_rows(rep, by_path, entries, sample):
+    scores = [(by_path[p][0], t, by_path[p][1]) for p, t in entries]
+    sample_scores = [(by_path[p][0], t, by_path[p][1]) for p, t in sample]
     return scores, sample_scores, rep["test_msgs_per_s"], rep["train_msgs_per_s"], "P(spam) >= %.2f" % rep["spam_threshold"]
 
+def run_spamtrace(index, train, test, sample, tmp):
+    rep, by_path = spamtrace_eval(index, ["--split", "0.5", "--roc", os.path.join(tmp, "spamtrace-roc.svg")],
+                                  tmp, "spamtrace-scores.tsv")
+    return spamtrace_rows(rep, by_path, test, sample)
+
 def run_spamtrace_online(index, entries, tmp):
-    scores_file = os.path.join(tmp, "spamtrace-online-scores.tsv")
-    cmd = os.environ.get("SPAMTRACE_EVAL", "target/release/examples/eval").split()
-    out = subprocess.run(cmd + ["--index", index, "--online", "--scores", scores_file],
-                         check=True, capture_output=True, text=True).stdout
-    rep = json.loads(out.strip().splitlines()[-1])
-    by_path = {}
-    for line in open(scores_file):
-        p, s, v = line.rstrip("\n").split("\t")
-        by_path[os.path.normpath(p)] = (float(s), v == "spam")
-    scores = [(by_path[p][0], t, by_path[p][1]) for p, t in entries]
-    return scores, [], rep["test_msgs_per_s"], rep["train_msgs_per_s"], "P(spam) >= %.2f" % rep["spam_threshold"]
+    rep, by_path = spamtrace_eval(index, ["--online"], tmp, "spamtrace-online-scores.tsv")
+    return spamtrace_rows(rep, by_path, entries, [])
 
 def run_bogofilter_online(entries, tmp):
     """The TREC protocol with bogofilter: each message scored (-T), then

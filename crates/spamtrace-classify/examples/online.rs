@@ -8,7 +8,6 @@
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Loss, Model, ModelConfig, TokenModelConfig};
 use spamtrace_mail::{Analysis, Label};
-use std::path::PathBuf;
 
 #[path = "validation/data.rs"]
 mod validation;
@@ -47,12 +46,7 @@ fn run(v: &Variant, msgs: &[(Analysis, Label)]) -> (f64, f64) {
 }
 
 fn main() {
-    let corpora = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .expect("usage: online CORPORA_DIR [NAME_FILTER]"),
-    );
-    let only = std::env::args().nth(2);
+    let (corpora, only) = validation::corpora_and_filter("online");
     let (msgs, _) = validation::training_half_and_outside_spam(&corpora);
     // What `spamtrace eval --online` runs: the shipped features, no IDF.
     let base = ModelConfig {

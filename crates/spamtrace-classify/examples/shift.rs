@@ -23,7 +23,6 @@
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Features, Model, ModelConfig, TokenModelConfig};
 use spamtrace_mail::Label;
-use std::path::PathBuf;
 
 #[path = "validation/data.rs"]
 mod validation;
@@ -45,12 +44,7 @@ fn score(m: &Model, f: &Features, spam: bool) -> (f64, bool) {
 }
 
 fn main() {
-    let corpora = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .expect("usage: shift CORPORA_DIR [NAME_FILTER]"),
-    );
-    let only = std::env::args().nth(2);
+    let (corpora, only) = validation::corpora_and_filter("shift");
     let (train, outside_spam) = validation::training_half_and_outside_spam(&corpora);
 
     // The fourth round's model (character 4-grams, no IDF), against which

@@ -17,7 +17,6 @@ use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Model, ModelConfig};
 use spamtrace_mail::{Analysis, Label};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 
 #[path = "validation/data.rs"]
 mod validation;
@@ -807,12 +806,7 @@ fn featurize(a: &[(Analysis, bool)]) -> Vec<Msg> {
 }
 
 fn main() {
-    let corpora = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .expect("usage: shift_learners CORPORA_DIR [NAME_FILTER]"),
-    );
-    let only = std::env::args().nth(2);
+    let (corpora, only) = validation::corpora_and_filter("shift_learners");
     let (training_half, outside) = validation::training_half_and_outside_spam(&corpora);
     let train_a: Vec<(Analysis, bool)> = training_half
         .into_iter()

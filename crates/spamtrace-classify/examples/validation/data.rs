@@ -6,6 +6,16 @@ use spamtrace_mail::{Analysis, Label, Limits, TrustedHosts, analyze};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use std::path::{Path, PathBuf};
 
+/// The command line of a validation example: the corpora folder and an
+/// optional filter on the variants' names.
+pub fn corpora_and_filter(program: &str) -> (PathBuf, Option<String>) {
+    let mut args = std::env::args().skip(1);
+    let corpora = args
+        .next()
+        .unwrap_or_else(|| panic!("usage: {program} CORPORA_DIR [NAME_FILTER]"));
+    (PathBuf::from(corpora), args.next())
+}
+
 /// Spam from other mailboxes and years than the SpamAssassin corpus.
 pub const OUTSIDE_SPAM: &[&str] = &[
     "phishing-nazario",
