@@ -9,6 +9,8 @@ use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Loss, Model, ModelConfig, TokenModelConfig};
 use spamtrace_mail::{Analysis, Label};
 
+// Shared with the validation-column examples; the table printers are theirs.
+#[allow(dead_code)]
 #[path = "validation/data.rs"]
 mod validation;
 

@@ -27,7 +27,7 @@ use spamtrace_mail::Label;
 #[path = "validation/data.rs"]
 mod validation;
 
-use validation::{Points, figures};
+use validation::Points;
 
 fn trained(
     cfg: ModelConfig,
@@ -140,10 +140,7 @@ fn main() {
             None,
         ),
     ];
-    println!(
-        "| variant | chron | chron rec | walk | walk rec | half | half rec | shift | shift rec | shift5 | shift5 rec |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    validation::print_header();
     for (name, cfg, tok) in variants {
         if let Some(o) = &only
             && !name.contains(o.as_str())
@@ -205,13 +202,6 @@ fn main() {
             shift5.extend(held.iter().map(|&i| score(&m, &feats[i].1, false)));
             shift5.extend(outside.iter().map(|f| score(&m, f, true)));
         }
-        let cells: Vec<String> = [&chron, &walk, &half, &shift, &shift5]
-            .iter()
-            .map(|p| {
-                let (r, c) = figures(p);
-                format!("{r:.3} | {c:.1}")
-            })
-            .collect();
-        println!("| {name} | {} |", cells.join(" | "));
+        validation::print_row(name, [&chron, &walk, &half, &shift, &shift5]);
     }
 }

@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 #[path = "validation/data.rs"]
 mod validation;
 
-use validation::{Points, figures};
+use validation::Points;
 
 /// Feature groups a slot can belong to (index into `Recipe::group_scale`).
 const GROUP_NAMES: [&str; 7] = [
@@ -839,10 +839,7 @@ fn main() {
     let variants = variants();
     let ham: Vec<usize> = (0..n).filter(|&i| !msgs[i].spam).collect();
     let outside: Vec<usize> = (n..msgs.len()).collect();
-    println!(
-        "| variant | chron | chron rec | walk | walk rec | half | half rec | shift | shift rec | shift5 | shift5 rec |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    validation::print_header();
     for (name, r) in &variants {
         if let Some(o) = &only
             && !name.contains(o.as_str())
@@ -876,13 +873,6 @@ fn main() {
             shift5.extend(held.iter().map(|&i| score(&l, i)));
             shift5.extend(outside.iter().map(|&i| score(&l, i)));
         }
-        let cells: Vec<String> = [&chron, &walk, &half, &shift, &shift5]
-            .iter()
-            .map(|p| {
-                let (r, c) = figures(p);
-                format!("{r:.3} | {c:.1}")
-            })
-            .collect();
-        println!("| {name} | {} |", cells.join(" | "));
+        validation::print_row(name, [&chron, &walk, &half, &shift, &shift5]);
     }
 }

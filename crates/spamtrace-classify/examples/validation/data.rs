@@ -67,3 +67,23 @@ pub fn figures(points: &[(f64, bool)]) -> (f64, f64) {
         100.0 * recall_at_fpr(points, 0.001),
     )
 }
+
+/// The header of a table of the five validation columns.
+pub fn print_header() {
+    println!(
+        "| variant | chron | chron rec | walk | walk rec | half | half rec | shift | shift rec | shift5 | shift5 rec |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+}
+
+/// One variant's row: (1-ROCA)% and spam caught at 0.1% FP of each column.
+pub fn print_row(name: &str, columns: [&Points; 5]) {
+    let cells: Vec<String> = columns
+        .iter()
+        .map(|p| {
+            let (r, c) = figures(p);
+            format!("{r:.3} | {c:.1}")
+        })
+        .collect();
+    println!("| {name} | {} |", cells.join(" | "));
+}
