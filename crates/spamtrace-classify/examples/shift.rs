@@ -114,6 +114,23 @@ fn main() {
             None,
         ),
         (
+            "no 4-grams, IDF, subject and sender-name 3-grams at half weight (seventh round)",
+            idf(FeatureSet {
+                light_subject_grams: true,
+                ..no_char4
+            }),
+            None,
+        ),
+        (
+            "no 4-grams, IDF, 3-grams at half weight, list links left out (seventh round)",
+            idf(FeatureSet {
+                light_subject_grams: true,
+                drop_list_links: true,
+                ..no_char4
+            }),
+            None,
+        ),
+        (
             "no 4-grams, no bigrams, IDF",
             idf(FeatureSet {
                 bigrams: false,

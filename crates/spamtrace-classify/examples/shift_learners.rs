@@ -13,6 +13,7 @@
 //! fifth round's change, README.)
 //!
 //! cargo run -p spamtrace-classify --release --example shift_learners -- ../shared/corpora [NAME_FILTER]
+//! FEATURES=default+nolistlinks cargo run ... (every row on another feature set)
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Model, ModelConfig};
 use spamtrace_mail::{Analysis, Label};
@@ -681,6 +682,28 @@ fn variants() -> Vec<(String, Recipe)> {
             },
         );
     }
+    // Seventh round: the subject and sender-name 3-grams down-weighted
+    // (the "5: sgrams x0.5" row), how far and how stably.
+    for a in [0.0f32, 0.25, 0.35, 0.5, 0.7] {
+        add(
+            format!("7: sgrams x{a}"),
+            Recipe {
+                group_scale: scaled(&[(CHAR4, 0.0), (SGRAMS, a)]),
+                ..fifth
+            },
+        );
+    }
+    for seed in 1..=3u64 {
+        add(
+            format!("7: sgrams x0.5, dropout 0.2 seed {seed}"),
+            Recipe {
+                group_scale: scaled(&[(CHAR4, 0.0), (SGRAMS, 0.5)]),
+                dropout: 0.2,
+                seed,
+                ..fifth
+            },
+        );
+    }
     add(
         "char4 x0.7 + L2 1e-5".into(),
         Recipe {
@@ -703,9 +726,15 @@ fn variants() -> Vec<(String, Recipe)> {
 /// Featurize with the fourth round's set (the shipped one plus character
 /// 4-grams) and tag each slot with its group.
 fn featurize(a: &[(Analysis, bool)]) -> Vec<Msg> {
+    // `FEATURES=default+nolistlinks` runs every row on another feature set
+    // (4-grams are always featurized: the "5:" rows scale them to 0).
+    let base = match std::env::var("FEATURES") {
+        Ok(s) => FeatureSet::parse(&s).unwrap_or_else(|| panic!("FEATURES={s}: unknown group")),
+        Err(_) => FeatureSet::DEFAULT,
+    };
     let fs = FeatureSet {
         char4: true,
-        ..FeatureSet::DEFAULT
+        ..base
     };
     let model = |features| {
         Model::new(ModelConfig {

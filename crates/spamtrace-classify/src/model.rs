@@ -12,7 +12,9 @@
 //! online SVM, Sculley & Wachman 2007) beat logistic loss on chronological
 //! validation slices (README, `examples/tune.rs`).
 
-use crate::features::{Describe, FeatureSet, Featurizer, Slots};
+use crate::features::{
+    Describe, FeatureSet, Featurizer, LIGHT_FEATURE_SCALE, Slots, is_light_slot,
+};
 
 use crate::kinds::{ScamKind, detect_kind};
 use crate::tokens::{TokenModel, TokenModelConfig};
@@ -390,6 +392,45 @@ struct DocFreq {
     docs: u32,
     /// `docs` when every slot's scale was last recomputed.
     reference: u32,
+    /// The table's bits when the feature set has light groups
+    /// ([`FeatureSet::light_subject_grams`]): their slots' scales are cut
+    /// by [`LIGHT_FEATURE_SCALE`].
+    light_bits: Option<u32>,
+}
+
+impl DocFreq {
+    fn new(counts: Vec<u32>, docs: u32, reference: u32, set: FeatureSet, bits: u32) -> DocFreq {
+        let light_bits = set.light_subject_grams.then_some(bits);
+        let unseen = idf_of(0, reference);
+        let scale2 = counts
+            .iter()
+            .enumerate()
+            .map(|(slot, &c)| {
+                let idf = match c {
+                    0 => unseen,
+                    c => idf_of(c, reference),
+                };
+                square(slot_scale(idf, slot, light_bits))
+            })
+            .collect();
+        DocFreq {
+            counts,
+            scale2,
+            docs,
+            reference,
+            light_bits,
+        }
+    }
+}
+
+/// A slot's scale given its IDF: the IDF, cut by [`LIGHT_FEATURE_SCALE`] in
+/// the light groups' eighth of the table when the model has light groups.
+#[inline]
+fn slot_scale(idf: f32, slot: usize, light_bits: Option<u32>) -> f32 {
+    match light_bits {
+        Some(bits) if is_light_slot(slot as u32, bits) => idf * LIGHT_FEATURE_SCALE,
+        _ => idf,
+    }
 }
 
 /// The spam model. See the module documentation for why it is built this way.
@@ -441,12 +482,9 @@ impl Model {
     /// A fresh, untrained model (every message scores 0.5).
     pub fn new(config: ModelConfig) -> Model {
         let bits = config.hash_bits.clamp(10, 26);
-        let doc_freq = config.idf.then(|| DocFreq {
-            counts: vec![0; 1 << bits],
-            scale2: vec![square(idf_of(0, 0)); 1 << bits],
-            docs: 0,
-            reference: 0,
-        });
+        let doc_freq = config
+            .idf
+            .then(|| DocFreq::new(vec![0; 1 << bits], 0, 0, config.features, bits));
         Model {
             bits,
             featurizer: Featurizer::new(config.features),
@@ -612,7 +650,8 @@ impl Model {
             for &s in slots {
                 let s = s as usize;
                 let idf = idf_of(df.counts[s], reference);
-                rescale(&mut self.weights[s], &mut df.scale2[s], idf);
+                let scale = slot_scale(idf, s, df.light_bits);
+                rescale(&mut self.weights[s], &mut df.scale2[s], scale);
             }
         }
     }
@@ -642,17 +681,18 @@ impl Model {
         };
         df.reference = df.docs;
         let unseen = idf_of(0, df.reference);
-        for ((weight, scale2), &count) in self
+        for (slot, ((weight, scale2), &count)) in self
             .weights
             .iter_mut()
             .zip(df.scale2.iter_mut())
             .zip(&df.counts)
+            .enumerate()
         {
             let idf = match count {
                 0 => unseen,
                 c => idf_of(c, df.reference),
             };
-            rescale(weight, scale2, idf);
+            rescale(weight, scale2, slot_scale(idf, slot, df.light_bits));
         }
     }
 
@@ -1064,20 +1104,7 @@ impl Model {
                         }
                         counts[slot as usize] = c;
                     }
-                    let unseen = square(idf_of(0, reference));
-                    let scale2 = counts
-                        .iter()
-                        .map(|&c| match c {
-                            0 => unseen,
-                            c => square(idf_of(c, reference)),
-                        })
-                        .collect();
-                    Some(DocFreq {
-                        counts,
-                        scale2,
-                        docs,
-                        reference,
-                    })
+                    Some(DocFreq::new(counts, docs, reference, set, bits))
                 }
                 _ => return Err(corrupt("bad IDF flag")),
             },
@@ -1274,15 +1301,20 @@ impl Model {
                 0
             }
             Some(t) => {
+                let main = self.featurizer.set;
+                // Both passes hash to the slots the single pass uses.
                 let first = Featurizer {
-                    set: t.config.features,
+                    set: FeatureSet {
+                        light_subject_grams: main.light_subject_grams,
+                        ..t.config.features
+                    },
                     limits: self.featurizer.limits,
                 };
                 first.extract(a, sink);
                 let k = sink.len();
-                let main = self.featurizer.set;
                 let mut rest = FeatureSet::from_bits(main.to_bits() & !first.set.to_bits());
                 rest.fold_digits = main.fold_digits;
+                rest.light_subject_grams = main.light_subject_grams;
                 Featurizer {
                     set: rest,
                     limits: self.featurizer.limits,
@@ -1761,6 +1793,43 @@ mod tests {
     }
 
     // IDF scaling.
+
+    #[test]
+    fn light_groups_count_half_their_idf_in_memory_and_on_disk() {
+        let mut m = Model::new(ModelConfig {
+            hash_bits: 16,
+            ..Default::default()
+        });
+        assert!(m.featurizer.set.light_subject_grams);
+        for i in 0..40 {
+            let (subject, label) = match i % 2 {
+                0 => ("cheap pills today", Label::Spam),
+                _ => ("meeting notes", Label::Ham),
+            };
+            m.train(&msg(&format!("l{i:02}"), subject, "common words"), label);
+        }
+        let probe = msg("q", "cheap pills now", "common words");
+        let mut d = Describe::new(m.bits);
+        m.featurizer.extract(&probe, &mut d);
+        let df = m.doc_freq.as_ref().unwrap();
+        let (mut light, mut plain) = (0, 0);
+        for (slot, feature) in &d.features {
+            let s = *slot as usize;
+            let idf = idf_of(df.counts[s], df.reference);
+            if feature.starts_with("subject has") {
+                assert_eq!(df.scale2[s], square(idf * LIGHT_FEATURE_SCALE), "{feature}");
+                light += 1;
+            } else {
+                assert_eq!(df.scale2[s], idf * idf, "{feature}");
+                plain += 1;
+            }
+        }
+        assert!(light > 5 && plain > 3, "{light} {plain}");
+        let back = Model::from_bytes(&m.to_bytes(), "m").unwrap();
+        assert!(back.doc_freq == m.doc_freq);
+        assert_eq!(back.log_odds(&probe), m.log_odds(&probe));
+        assert!(m.log_odds(&probe) > 0.0);
+    }
 
     #[test]
     fn idf_weighs_rare_features_above_common_ones_and_survives_a_round_trip() {
