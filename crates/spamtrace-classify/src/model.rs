@@ -385,9 +385,6 @@ fn idf_of(df: u32, n: u32) -> f32 {
 #[derive(Debug, Clone, PartialEq)]
 struct DocFreq {
     counts: Vec<u32>,
-    /// Per slot: the square of its scale, `idf_of(counts[slot], reference)^2`
-    /// (what the length of a message's scaled vector sums).
-    scale2: Vec<f32>,
     /// Messages counted.
     docs: u32,
     /// `docs` when every slot's scale was last recomputed.
@@ -400,27 +397,47 @@ struct DocFreq {
 
 impl DocFreq {
     fn new(counts: Vec<u32>, docs: u32, reference: u32, set: FeatureSet, bits: u32) -> DocFreq {
-        let light_bits = set.light_subject_grams.then_some(bits);
-        let unseen = idf_of(0, reference);
-        let scale2 = counts
-            .iter()
-            .enumerate()
-            .map(|(slot, &c)| {
-                let idf = match c {
-                    0 => unseen,
-                    c => idf_of(c, reference),
-                };
-                square(slot_scale(idf, slot, light_bits))
-            })
-            .collect();
         DocFreq {
             counts,
-            scale2,
             docs,
             reference,
-            light_bits,
+            light_bits: set.light_subject_grams.then_some(bits),
         }
     }
+
+    /// Give every slot of `table` the squared scale these counts say,
+    /// leaving its stored weight as it is (a model being built or read).
+    fn set_scales(&self, table: &mut [Entry]) {
+        let unseen = idf_of(0, self.reference);
+        for (slot, (e, &c)) in table.iter_mut().zip(&self.counts).enumerate() {
+            let idf = match c {
+                0 => unseen,
+                c => idf_of(c, self.reference),
+            };
+            e.scale2 = square(slot_scale(idf, slot, self.light_bits));
+        }
+    }
+}
+
+/// One slot of the weight table. The two numbers scoring reads for a
+/// feature sit side by side, so a feature costs one cache line, not two
+/// (the table is larger than the caches: measured, about 1 µs a message).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(8))]
+struct Entry {
+    /// What the score adds when the feature is present: the learnt weight
+    /// times the feature's scale (its IDF; 1 without IDF).
+    weight: f32,
+    /// The square of the feature's scale (what the length of a message's
+    /// scaled vector sums; 1 and unused without IDF).
+    scale2: f32,
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        weight: 0.0,
+        scale2: 1.0,
+    };
 }
 
 /// A slot's scale given its IDF: the IDF, cut by [`LIGHT_FEATURE_SCALE`] in
@@ -438,9 +455,8 @@ fn slot_scale(idf: f32, slot: usize, light_bits: Option<u32>) -> f32 {
 pub struct Model {
     bits: u32,
     featurizer: Featurizer,
-    /// Per slot: what the score adds when the feature is present: the learnt
-    /// weight times the feature's scale (its IDF; 1 without IDF).
-    weights: Vec<f32>,
+    /// Per slot: its weight and squared scale.
+    table: Vec<Entry>,
     /// Document frequencies and scales, when the model scales by IDF.
     doc_freq: Option<DocFreq>,
     learning_rate: f32,
@@ -485,10 +501,14 @@ impl Model {
         let doc_freq = config
             .idf
             .then(|| DocFreq::new(vec![0; 1 << bits], 0, 0, config.features, bits));
+        let mut table = vec![Entry::EMPTY; 1 << bits];
+        if let Some(df) = &doc_freq {
+            df.set_scales(&mut table);
+        }
         Model {
             bits,
             featurizer: Featurizer::new(config.features),
-            weights: vec![0.0; 1 << bits],
+            table,
             doc_freq,
             learning_rate: config.learning_rate,
             incremental_rate: config.learning_rate * config.passes.max(1) as f32,
@@ -614,11 +634,10 @@ impl Model {
     /// (README). Without IDF every scale is 1 and the length is sqrt(n).
     #[inline]
     fn sum_and_inverse_length(&self, slots: &[u32]) -> (f32, f32) {
-        let sum = sum4(&self.weights, slots);
         match &self.doc_freq {
-            None => (sum, feature_value(slots.len())),
-            Some(df) => {
-                let squares = sum4(&df.scale2, slots);
+            None => (sum_weights(&self.table, slots), feature_value(slots.len())),
+            Some(_) => {
+                let (sum, squares) = sum_weights_and_scales(&self.table, slots);
                 (sum, 1.0 / squares.sqrt().max(f32::MIN_POSITIVE))
             }
         }
@@ -651,7 +670,7 @@ impl Model {
                 let s = s as usize;
                 let idf = idf_of(df.counts[s], reference);
                 let scale = slot_scale(idf, s, df.light_bits);
-                rescale(&mut self.weights[s], &mut df.scale2[s], scale);
+                rescale(&mut self.table[s], scale);
             }
         }
     }
@@ -663,12 +682,13 @@ impl Model {
         match &self.doc_freq {
             None => {
                 for &s in slots {
-                    self.weights[s as usize] += step;
+                    self.table[s as usize].weight += step;
                 }
             }
-            Some(df) => {
+            Some(_) => {
                 for &s in slots {
-                    self.weights[s as usize] += step * df.scale2[s as usize];
+                    let e = &mut self.table[s as usize];
+                    e.weight += step * e.scale2;
                 }
             }
         }
@@ -681,18 +701,12 @@ impl Model {
         };
         df.reference = df.docs;
         let unseen = idf_of(0, df.reference);
-        for (slot, ((weight, scale2), &count)) in self
-            .weights
-            .iter_mut()
-            .zip(df.scale2.iter_mut())
-            .zip(&df.counts)
-            .enumerate()
-        {
+        for (slot, (e, &count)) in self.table.iter_mut().zip(&df.counts).enumerate() {
             let idf = match count {
                 0 => unseen,
                 c => idf_of(c, df.reference),
             };
-            rescale(weight, scale2, slot_scale(idf, slot, df.light_bits));
+            rescale(e, slot_scale(idf, slot, df.light_bits));
         }
     }
 
@@ -860,7 +874,7 @@ impl Model {
             .into_iter()
             .enumerate()
             .map(|(i, (slot, feature))| {
-                let linear = self.weights[slot as usize] * inverse_length;
+                let linear = self.table[slot as usize].weight * inverse_length;
                 match &self.tokens {
                     Some(t) if i < token_slots => {
                         let (evidence, spam, ham) = t.evidence(slot);
@@ -936,7 +950,7 @@ impl Model {
     /// trained-message table as (u64 key, u8 label, f32 step), the token
     /// model section, and the SHA-256 of everything before it.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let nonzero = self.weights.iter().filter(|w| **w != 0.0).count();
+        let nonzero = self.table.iter().filter(|e| e.weight != 0.0).count();
         let mut b = Vec::with_capacity(64 + nonzero * 6 + self.trained.len() * 13);
         b.extend_from_slice(MAGIC);
         b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -961,11 +975,11 @@ impl Model {
         b.extend_from_slice(&self.updates.to_le_bytes());
         b.extend_from_slice(&(nonzero as u32).to_le_bytes());
         let mut last = 0u32;
-        for (i, w) in self.weights.iter().enumerate() {
-            if *w != 0.0 {
+        for (i, e) in self.table.iter().enumerate() {
+            if e.weight != 0.0 {
                 put_varint(&mut b, i as u32 - last);
                 last = i as u32;
-                b.extend_from_slice(&w.to_le_bytes());
+                b.extend_from_slice(&e.weight.to_le_bytes());
             }
         }
         match &self.doc_freq {
@@ -1069,7 +1083,7 @@ impl Model {
         if nonzero > size {
             return Err(corrupt("more weights than slots"));
         }
-        let mut weights = vec![0.0f32; size];
+        let mut table = vec![Entry::EMPTY; size];
         let mut slot = 0u64;
         for _ in 0..nonzero {
             slot += r.varint().ok_or_else(short)? as u64;
@@ -1077,7 +1091,7 @@ impl Model {
             if slot as usize >= size || !w.is_finite() {
                 return Err(corrupt("weight out of range"));
             }
-            weights[slot as usize] = w;
+            table[slot as usize].weight = w;
         }
         // Versions 2 and 3 have no IDF: every scale is 1.
         let doc_freq = match version {
@@ -1150,13 +1164,16 @@ impl Model {
             thresholds.spam,
             thresholds.ham,
         ];
+        if let Some(df) = &doc_freq {
+            df.set_scales(&mut table);
+        }
         if finite.iter().any(|f| !f.is_finite()) {
             return Err(corrupt("non-finite settings"));
         }
         Ok(Model {
             bits,
             featurizer: Featurizer::new(set),
-            weights,
+            table,
             doc_freq,
             learning_rate,
             incremental_rate: learning_rate * ModelConfig::default().passes as f32,
@@ -1180,37 +1197,63 @@ fn square(x: f32) -> f32 {
     x * x
 }
 
-/// The sum of `table` over `slots`, with four accumulators so that the
+/// The sum of the weights of `slots`, with four accumulators so that the
 /// independent table lookups overlap.
 #[inline]
-fn sum4(table: &[f32], slots: &[u32]) -> f32 {
+fn sum_weights(table: &[Entry], slots: &[u32]) -> f32 {
     let mut acc = [0.0f32; 4];
     let chunks = slots.chunks_exact(4);
     let rest = chunks.remainder();
     for c in chunks {
-        acc[0] += table[c[0] as usize];
-        acc[1] += table[c[1] as usize];
-        acc[2] += table[c[2] as usize];
-        acc[3] += table[c[3] as usize];
+        for k in 0..4 {
+            acc[k] += table[c[k] as usize].weight;
+        }
     }
     for &s in rest {
-        acc[0] += table[s as usize];
+        acc[0] += table[s as usize].weight;
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// The sums of the weights and of the squared scales of `slots`, in one
+/// pass over the table, in the order [`sum_weights`] adds (so both sums
+/// are exactly what two separate passes would give).
+#[inline]
+fn sum_weights_and_scales(table: &[Entry], slots: &[u32]) -> (f32, f32) {
+    let mut acc = [0.0f32; 4];
+    let mut sq = [0.0f32; 4];
+    let chunks = slots.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            let e = table[c[k] as usize];
+            acc[k] += e.weight;
+            sq[k] += e.scale2;
+        }
+    }
+    for &s in rest {
+        let e = table[s as usize];
+        acc[0] += e.weight;
+        sq[0] += e.scale2;
+    }
+    (
+        (acc[0] + acc[1]) + (acc[2] + acc[3]),
+        (sq[0] + sq[1]) + (sq[2] + sq[3]),
+    )
 }
 
 /// Give a slot a new scale, keeping its learnt weight (the table holds
 /// weight times scale).
 #[inline]
-fn rescale(weight: &mut f32, scale2: &mut f32, scale: f32) {
+fn rescale(e: &mut Entry, scale: f32) {
     // Unchanged (sqrt of a square need not give the scale back exactly).
-    if *scale2 == scale * scale {
+    if e.scale2 == scale * scale {
         return;
     }
-    if *weight != 0.0 {
-        *weight *= scale / scale2.sqrt();
+    if e.weight != 0.0 {
+        e.weight *= scale / e.scale2.sqrt();
     }
-    *scale2 = scale * scale;
+    e.scale2 = scale * scale;
 }
 
 fn slot_bits(s: &Slots) -> u32 {
@@ -1574,7 +1617,7 @@ mod tests {
         };
         m.save(&path).unwrap();
         let back = Model::load(&path).unwrap();
-        assert_eq!(back.weights, m.weights);
+        assert_eq!(back.table, m.table);
         assert_eq!(back.trained, m.trained);
         assert_eq!(back.calibration, m.calibration);
         assert_eq!(back.thresholds, m.thresholds);
@@ -1745,7 +1788,7 @@ mod tests {
             let back = Model::from_bytes(&file, name).unwrap();
             assert!(back.token_model().is_none());
             assert!(back.doc_freq.is_none());
-            assert_eq!(back.weights, m.weights);
+            assert_eq!(back.table, m.table);
             assert_eq!(back.to_bytes(), m.to_bytes());
         }
         // A version 3 file with a token model survives a round trip.
@@ -1776,12 +1819,12 @@ mod tests {
 
     /// Where the IDF flag sits in `m.to_bytes()`: right after the weights.
     fn idf_flag_offset(m: &Model) -> usize {
-        let nonzero = m.weights.iter().filter(|w| **w != 0.0).count();
+        let nonzero = m.table.iter().filter(|e| e.weight != 0.0).count();
         // magic, version, bits, features, loss, 5 f32 settings, updates, count.
         let mut at = 8 + 4 * 4 + 5 * 4 + 8 + 4;
         let mut last = 0u32;
-        for (i, w) in m.weights.iter().enumerate() {
-            if *w != 0.0 {
+        for (i, e) in m.table.iter().enumerate() {
+            if e.weight != 0.0 {
                 let mut v = Vec::new();
                 put_varint(&mut v, i as u32 - last);
                 last = i as u32;
@@ -1817,10 +1860,14 @@ mod tests {
             let s = *slot as usize;
             let idf = idf_of(df.counts[s], df.reference);
             if feature.starts_with("subject has") {
-                assert_eq!(df.scale2[s], square(idf * LIGHT_FEATURE_SCALE), "{feature}");
+                assert_eq!(
+                    m.table[s].scale2,
+                    square(idf * LIGHT_FEATURE_SCALE),
+                    "{feature}"
+                );
                 light += 1;
             } else {
-                assert_eq!(df.scale2[s], idf * idf, "{feature}");
+                assert_eq!(m.table[s].scale2, idf * idf, "{feature}");
                 plain += 1;
             }
         }
@@ -1866,14 +1913,14 @@ mod tests {
         let (common, rare) = (slot(&m, "common"), slot(&m, "pills"));
         assert_eq!(df.counts[common], 40);
         assert_eq!(df.counts[rare], 20);
-        assert!(df.scale2[common] < df.scale2[rare]);
+        assert!(m.table[common].scale2 < m.table[rare].scale2);
         for s in [common, rare] {
             let idf = idf_of(df.counts[s], df.reference);
-            assert_eq!(df.scale2[s], idf * idf);
+            assert_eq!(m.table[s].scale2, idf * idf);
         }
         // A saved model scores exactly as the one in memory.
         let back = Model::from_bytes(&m.to_bytes(), "m").unwrap();
-        assert!(back.weights == m.weights);
+        assert!(back.table == m.table);
         assert!(back.doc_freq == m.doc_freq);
         let probe = msg("q", "pills", "cheap pills");
         assert_eq!(back.log_odds(&probe), m.log_odds(&probe));
@@ -1897,9 +1944,9 @@ mod tests {
         let first = msg("c00", "pills", "common cheap pills offer");
         assert!(m.train(&first, Label::Ham));
         assert!(m.doc_freq == before, "a relabel must not count again");
-        let w = m.weights.clone();
+        let w = m.table.clone();
         assert!(!m.train(&first, Label::Ham));
-        assert!(m.weights == w);
+        assert!(m.table == w);
         // A batch counts every message before its first step: one refresh.
         let mut b = idf_model();
         let batch: Vec<_> = (0..10)
