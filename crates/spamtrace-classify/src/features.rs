@@ -170,6 +170,9 @@ impl FeatureSet {
         Some(FeatureSet::from_bits(bits))
     }
 
+    /// Every bit [`FeatureSet::to_bits`] can set.
+    pub const KNOWN_BITS: u32 = (1 << FeatureSet::GROUP_NAMES.len()) - 1;
+
     /// The names [`FeatureSet::parse`] reads, each at the position of its
     /// bit in [`FeatureSet::to_bits`].
     pub const GROUP_NAMES: [&str; 15] = [

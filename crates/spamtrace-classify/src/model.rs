@@ -483,9 +483,11 @@ pub struct Model {
 
 const MAGIC: &[u8; 8] = b"SPTRMDL\x01";
 /// The model file layout version; bump when the layout or the features change.
-/// Version 3 added the token model section, version 4 the IDF section;
-/// version 2 and 3 files (no IDF) are still read.
-pub const FORMAT_VERSION: u32 = 4;
+/// Version 3 added the token model section, version 4 the IDF section,
+/// version 5 the feature option `lightsgrams` (same layout as version 4:
+/// the bump makes an older reader refuse a file whose features it would
+/// hash to other slots); version 2 to 4 files are still read.
+pub const FORMAT_VERSION: u32 = 5;
 
 thread_local! {
     static SLOTS: RefCell<Option<Slots>> = const { RefCell::new(None) };
@@ -1062,7 +1064,15 @@ impl Model {
         if !(10..=26).contains(&bits) {
             return Err(corrupt("hash size out of range"));
         }
-        let set = FeatureSet::from_bits(r.u32().ok_or_else(short)?);
+        let set_bits = r.u32().ok_or_else(short)?;
+        // A feature group this code does not know would be scored wrongly,
+        // not at all: refuse the file.
+        if set_bits & !FeatureSet::KNOWN_BITS != 0 {
+            return Err(corrupt(
+                "unknown feature groups: written by a newer spamtrace?",
+            ));
+        }
+        let set = FeatureSet::from_bits(set_bits);
         let loss = match r.u32().ok_or_else(short)? {
             0 => Loss::Logistic,
             1 => Loss::Hinge,
@@ -1646,6 +1656,14 @@ mod tests {
             Model::from_bytes(&flipped, "m"),
             Err(ModelError::Corrupt { .. })
         ));
+        // Feature bits this code does not know (checksum made to match).
+        let mut unknown = bytes.clone();
+        unknown[19] |= 0x80;
+        let n = unknown.len();
+        let digest = Sha256::digest(&unknown[..n - 32]);
+        unknown[n - 32..].copy_from_slice(&digest);
+        let err = Model::from_bytes(&unknown, "m").unwrap_err();
+        assert!(err.to_string().contains("unknown feature groups"), "{err}");
         let mut other_version = bytes.clone();
         other_version[8] = 99;
         assert!(matches!(
