@@ -141,6 +141,11 @@ fn eval_reports_the_figures_and_draws_the_roc_curve() {
     ] {
         assert!(report[key].is_number(), "{key} missing: {report}");
     }
+    // The figure's 95% bootstrap interval brackets it.
+    let figure = report["one_minus_roca_pct"].as_f64().unwrap();
+    let ci = &report["one_minus_roca_pct_ci95"];
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    assert!(lo <= figure && figure <= hi && lo < hi, "{ci} vs {figure}");
     let half = all.len() / 2;
     assert_eq!(report["train_messages"], half);
     assert_eq!(report["test_messages"], all.len() - half);

@@ -394,7 +394,12 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
             "tested on              {} ({} spam, {} ham)",
             report.test_messages, report.test_spam, report.test_ham
         );
-        println!("(1-ROCA)%              {:.3}", report.one_minus_roca_pct);
+        let [lo, hi] = report.one_minus_roca_pct_ci95;
+        println!(
+            "(1-ROCA)%              {:.3} (95% interval {lo:.3} - {hi:.3}, {} bootstrap resamples)",
+            report.one_minus_roca_pct,
+            spamtrace_classify::eval::BOOTSTRAP_RESAMPLES
+        );
         println!(
             "false positives        {:.2}% of ham (spam threshold {})",
             report.fpr_pct, report.spam_threshold
