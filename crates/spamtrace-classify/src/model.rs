@@ -1065,8 +1065,8 @@ impl Model {
             return Err(corrupt("hash size out of range"));
         }
         let set_bits = r.u32().ok_or_else(short)?;
-        // A feature group this code does not know would be scored wrongly,
-        // not at all: refuse the file.
+        // A feature group this code does not know would silently go
+        // unextracted and its weights unread: refuse the file instead.
         if set_bits & !FeatureSet::KNOWN_BITS != 0 {
             return Err(corrupt(
                 "unknown feature groups: written by a newer spamtrace?",
