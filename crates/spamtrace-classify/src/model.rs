@@ -405,16 +405,34 @@ impl DocFreq {
         }
     }
 
-    /// Give every slot of `table` the squared scale these counts say,
-    /// leaving its stored weight as it is (a model being built or read).
-    fn set_scales(&self, table: &mut [Entry]) {
+    /// The scale of `slot`: its IDF against `reference`, cut in the light
+    /// groups' eighth of the table when the model has light groups.
+    fn scale(&self, slot: usize) -> f32 {
+        slot_scale(
+            idf_of(self.counts[slot], self.reference),
+            slot,
+            self.light_bits,
+        )
+    }
+
+    /// Every slot's [`DocFreq::scale`], in slot order (the IDF of the many
+    /// unseen slots computed once).
+    fn scales(&self) -> impl Iterator<Item = f32> + '_ {
         let unseen = idf_of(0, self.reference);
-        for (slot, (e, &c)) in table.iter_mut().zip(&self.counts).enumerate() {
+        self.counts.iter().enumerate().map(move |(slot, &c)| {
             let idf = match c {
                 0 => unseen,
                 c => idf_of(c, self.reference),
             };
-            e.scale2 = square(slot_scale(idf, slot, self.light_bits));
+            slot_scale(idf, slot, self.light_bits)
+        })
+    }
+
+    /// Give every slot of `table` its squared scale, leaving its stored
+    /// weight as it is (a model being built or read).
+    fn set_scales(&self, table: &mut [Entry]) {
+        for (e, scale) in table.iter_mut().zip(self.scales()) {
+            e.scale2 = square(scale);
         }
     }
 }
@@ -636,12 +654,10 @@ impl Model {
     /// (README). Without IDF every scale is 1 and the length is sqrt(n).
     #[inline]
     fn sum_and_inverse_length(&self, slots: &[u32]) -> (f32, f32) {
+        let (sum, squares) = sum_weights_and_scales(&self.table, slots);
         match &self.doc_freq {
-            None => (sum_weights(&self.table, slots), feature_value(slots.len())),
-            Some(_) => {
-                let (sum, squares) = sum_weights_and_scales(&self.table, slots);
-                (sum, 1.0 / squares.sqrt().max(f32::MIN_POSITIVE))
-            }
+            None => (sum, feature_value(slots.len())),
+            Some(_) => (sum, 1.0 / squares.sqrt().max(f32::MIN_POSITIVE)),
         }
     }
 
@@ -667,12 +683,8 @@ impl Model {
         if df.docs.saturating_sub(df.reference) >= (df.reference / 32).max(16) {
             self.refresh_scales();
         } else {
-            let reference = df.reference;
             for &s in slots {
-                let s = s as usize;
-                let idf = idf_of(df.counts[s], reference);
-                let scale = slot_scale(idf, s, df.light_bits);
-                rescale(&mut self.table[s], scale);
+                rescale(&mut self.table[s as usize], df.scale(s as usize));
             }
         }
     }
@@ -702,13 +714,8 @@ impl Model {
             return;
         };
         df.reference = df.docs;
-        let unseen = idf_of(0, df.reference);
-        for (slot, (e, &count)) in self.table.iter_mut().zip(&df.counts).enumerate() {
-            let idf = match count {
-                0 => unseen,
-                c => idf_of(c, df.reference),
-            };
-            rescale(e, slot_scale(idf, slot, df.light_bits));
+        for (e, scale) in self.table.iter_mut().zip(df.scales()) {
+            rescale(e, scale);
         }
     }
 
@@ -1207,27 +1214,9 @@ fn square(x: f32) -> f32 {
     x * x
 }
 
-/// The sum of the weights of `slots`, with four accumulators so that the
-/// independent table lookups overlap.
-#[inline]
-fn sum_weights(table: &[Entry], slots: &[u32]) -> f32 {
-    let mut acc = [0.0f32; 4];
-    let chunks = slots.chunks_exact(4);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for k in 0..4 {
-            acc[k] += table[c[k] as usize].weight;
-        }
-    }
-    for &s in rest {
-        acc[0] += table[s as usize].weight;
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3])
-}
-
 /// The sums of the weights and of the squared scales of `slots`, in one
-/// pass over the table, in the order [`sum_weights`] adds (so both sums
-/// are exactly what two separate passes would give).
+/// pass over the table, with four accumulators each so that the
+/// independent table lookups overlap. (Without IDF the squares go unused.)
 #[inline]
 fn sum_weights_and_scales(table: &[Entry], slots: &[u32]) -> (f32, f32) {
     let mut acc = [0.0f32; 4];
