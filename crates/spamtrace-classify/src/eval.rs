@@ -365,53 +365,25 @@ pub const BOOTSTRAP_RESAMPLES: usize = 1000;
 /// are, with replacement, and take the 2.5th and 97.5th percentiles of
 /// the figure. Deterministic (a fixed seed), so a rerun prints the same.
 pub fn one_minus_roca_interval(points: &[(f64, bool)], resamples: usize) -> [f64; 2] {
-    let mut order: Vec<usize> = (0..points.len()).collect();
-    order.sort_by(|&a, &b| points[a].0.total_cmp(&points[b].0));
+    use rand::{Rng, SeedableRng};
+    let order = by_score(points);
     let spam: Vec<usize> = (0..points.len()).filter(|&i| points[i].1).collect();
     let ham: Vec<usize> = (0..points.len()).filter(|&i| !points[i].1).collect();
     if spam.is_empty() || ham.is_empty() || resamples == 0 {
         let v = 100.0 * (1.0 - roc_area(points));
         return [v, v];
     }
-    let mut seed = 0x5EED_B007_u64;
-    // SplitMix64: enough for resampling, no dependency.
-    let mut next = move |n: usize| {
-        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = seed;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z as u128 * n as u128) >> 64) as usize
-    };
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(0x5EED_B007);
     let mut count = vec![0u32; points.len()];
     let mut figures = Vec::with_capacity(resamples);
     for _ in 0..resamples {
         count.iter_mut().for_each(|c| *c = 0);
         for class in [&spam, &ham] {
             for _ in 0..class.len() {
-                count[class[next(class.len())]] += 1;
+                count[class[rng.random_range(0..class.len())]] += 1;
             }
         }
-        // Mann-Whitney over the sorted scores, each point counted as often
-        // as it was drawn, ties as half.
-        let (mut ham_below, mut pairs_won) = (0.0f64, 0.0f64);
-        let mut i = 0;
-        while i < order.len() {
-            let mut j = i;
-            let (mut spam_here, mut ham_here) = (0.0, 0.0);
-            while j < order.len() && points[order[j]].0 == points[order[i]].0 {
-                let k = order[j];
-                match points[k].1 {
-                    true => spam_here += count[k] as f64,
-                    false => ham_here += count[k] as f64,
-                }
-                j += 1;
-            }
-            pairs_won += spam_here * (ham_below + ham_here / 2.0);
-            ham_below += ham_here;
-            i = j;
-        }
-        let area = pairs_won / (spam.len() as f64 * ham.len() as f64);
+        let area = weighted_roc_area(points, &order, |k| count[k] as f64);
         figures.push(100.0 * (1.0 - area));
     }
     figures.sort_by(f64::total_cmp);
@@ -422,26 +394,46 @@ pub fn one_minus_roca_interval(points: &[(f64, bool)], resamples: usize) -> [f64
 /// Area under the ROC curve of `(score, is_spam)` pairs (higher score = more
 /// spammy), with ties counted as half (the Mann-Whitney statistic).
 pub fn roc_area(points: &[(f64, bool)]) -> f64 {
-    let mut v: Vec<(f64, bool)> = points.to_vec();
-    v.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let pos = v.iter().filter(|p| p.1).count() as f64;
-    let neg = v.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        return 1.0;
-    }
-    // Sum of the ranks of the positives, ties given their average rank.
-    let mut rank_sum = 0.0;
+    weighted_roc_area(points, &by_score(points), |_| 1.0)
+}
+
+/// The indices of `points`, lowest score first.
+fn by_score(points: &[(f64, bool)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| points[a].0.total_cmp(&points[b].0));
+    order
+}
+
+/// The share of (spam, ham) pairs ranked right, ties as half, each point
+/// counted `weight(i)` times (1 for the ROC area, how often it was drawn for
+/// a bootstrap resample); `order` is [`by_score`]. 1 when a class is empty.
+fn weighted_roc_area(
+    points: &[(f64, bool)],
+    order: &[usize],
+    weight: impl Fn(usize) -> f64,
+) -> f64 {
+    let (mut spam_total, mut ham_below, mut pairs_won) = (0.0f64, 0.0f64, 0.0f64);
     let mut i = 0;
-    while i < v.len() {
+    while i < order.len() {
         let mut j = i;
-        while j < v.len() && v[j].0 == v[i].0 {
+        let (mut spam_here, mut ham_here) = (0.0, 0.0);
+        while j < order.len() && points[order[j]].0 == points[order[i]].0 {
+            let k = order[j];
+            match points[k].1 {
+                true => spam_here += weight(k),
+                false => ham_here += weight(k),
+            }
             j += 1;
         }
-        let avg_rank = (i + 1 + j) as f64 / 2.0;
-        rank_sum += v[i..j].iter().filter(|p| p.1).count() as f64 * avg_rank;
+        pairs_won += spam_here * (ham_below + ham_here / 2.0);
+        spam_total += spam_here;
+        ham_below += ham_here;
         i = j;
     }
-    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+    if spam_total == 0.0 || ham_below == 0.0 {
+        return 1.0;
+    }
+    pairs_won / (spam_total * ham_below)
 }
 
 /// The share of positives scored strictly above a threshold that lets at most
