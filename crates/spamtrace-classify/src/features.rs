@@ -170,6 +170,18 @@ impl FeatureSet {
         Some(FeatureSet::from_bits(bits))
     }
 
+    /// The bits that change how groups are read rather than which are read
+    /// (`digits`, `nolist`, `nolistlinks`, `lightsgrams`): a message
+    /// featurized in two passes over parts of a set needs them in both to
+    /// get the features one pass gets.
+    pub const OPTION_BITS: u32 = 1 << 10 | 1 << 11 | 1 << 12 | 1 << 14;
+
+    /// These groups, read with `main`'s options ([`FeatureSet::OPTION_BITS`]).
+    pub fn with_options_of(self, main: FeatureSet) -> FeatureSet {
+        let options = FeatureSet::OPTION_BITS;
+        FeatureSet::from_bits(self.to_bits() & !options | main.to_bits() & options)
+    }
+
     /// Every bit [`FeatureSet::to_bits`] can set.
     pub const KNOWN_BITS: u32 = (1 << FeatureSet::GROUP_NAMES.len()) - 1;
 
@@ -1535,6 +1547,10 @@ mod tests {
             Some(FeatureSet::DEFAULT)
         );
         assert_eq!(FeatureSet::parse("default+4grams"), None);
+        assert_eq!(
+            FeatureSet::parse("digits+nolist+nolistlinks+lightsgrams").map(FeatureSet::to_bits),
+            Some(FeatureSet::OPTION_BITS)
+        );
         // Every name sets its own bit, and only that one.
         for (i, name) in FeatureSet::GROUP_NAMES.iter().enumerate() {
             let set = FeatureSet::parse(name).unwrap();

@@ -1344,21 +1344,16 @@ impl Model {
             }
             Some(t) => {
                 let main = self.featurizer.set;
-                // Both passes hash to the slots the single pass uses.
+                // Both passes read their groups as the single pass does.
                 let first = Featurizer {
-                    set: FeatureSet {
-                        light_subject_grams: main.light_subject_grams,
-                        ..t.config.features
-                    },
+                    set: t.config.features.with_options_of(main),
                     limits: self.featurizer.limits,
                 };
                 first.extract(a, sink);
                 let k = sink.len();
-                let mut rest = FeatureSet::from_bits(main.to_bits() & !first.set.to_bits());
-                rest.fold_digits = main.fold_digits;
-                rest.light_subject_grams = main.light_subject_grams;
+                let rest = FeatureSet::from_bits(main.to_bits() & !first.set.to_bits());
                 Featurizer {
-                    set: rest,
+                    set: rest.with_options_of(main),
                     limits: self.featurizer.limits,
                 }
                 .extract(a, sink);
@@ -1730,11 +1725,28 @@ mod tests {
         let f = with.features_of(&a);
         assert!(f.token_slots > 3 && f.token_slots < f.slots.len(), "{f:?}");
         // The same feature set as the single pass of the linear model alone.
-        let mut split = f.slots.clone();
-        let mut single = without.slots_of(&a);
-        split.sort_unstable();
-        single.sort_unstable();
-        assert_eq!(split, single);
+        let same_as_one_pass = |with: &Model, without: &Model, a: &Analysis| {
+            let mut split = with.features_of(a).slots;
+            let mut single = without.slots_of(a);
+            split.sort_unstable();
+            single.sort_unstable();
+            assert_eq!(split, single);
+        };
+        same_as_one_pass(&with, &without, &a);
+        // Also where the options that change how groups are read (here the
+        // list footer left out, which the 4-grams of the second pass must
+        // leave out too) are at work.
+        let mut post = msg(
+            "a2",
+            "[ILUG] cheap pills",
+            "cheap pills here\n-- \nIrish Linux Users' Group: ilug@linux.ie\n\
+             http://www.linux.ie/mailman/listinfo/ilug for (un)subscription information.",
+        );
+        post.headers.push(HeaderField {
+            name: "List-Id".into(),
+            value: "<ilug.linux.ie>".into(),
+        });
+        same_as_one_pass(&with, &without, &post);
     }
 
     #[test]
