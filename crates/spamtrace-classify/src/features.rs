@@ -407,16 +407,22 @@ pub const LIGHT_FEATURE_SCALE: f32 = 0.5;
 /// [`FeatureSet::light_subject_grams`] is on).
 #[inline]
 pub fn is_light_slot(slot: u32, bits: u32) -> bool {
-    slot >> (bits - 3) == 7
+    slot >> (bits - LIGHT_PART_BITS) == LIGHT_PART
 }
 
-/// Move a mixed hash to the light eighth of the table (`light`) or spread
-/// it evenly over the other seven eighths.
+/// The table is cut in `2^LIGHT_PART_BITS` parts; the light groups get
+/// the last one.
+const LIGHT_PART_BITS: u32 = 3;
+const LIGHT_PART: u32 = (1 << LIGHT_PART_BITS) - 1;
+
+/// Move a mixed hash to the light part of the table (`light`) or spread
+/// it evenly over the others.
 #[inline]
 fn partition(mixed: u64, light: bool) -> u64 {
+    let rest = mixed >> LIGHT_PART_BITS;
     match light {
-        true => (7 << 61) | (mixed >> 3),
-        false => (mixed >> 3).wrapping_mul(7),
+        true => (LIGHT_PART as u64) << (64 - LIGHT_PART_BITS) | rest,
+        false => rest.wrapping_mul(LIGHT_PART as u64),
     }
 }
 
