@@ -4,7 +4,7 @@
 //!
 //! cargo run -p spamtrace-classify --release --example eval -- \
 //!     --index INDEX [--split 0.5] [--roc FILE] [--scores FILE] [--token-model]
-//!     [--features SET] [--no-idf] [--online]
+//!     [--features SET] [--no-idf] [--idf-power P] [--online]
 //!
 //! `--online` runs the TREC protocol instead (every message scored, then
 //! learnt with its true label; without IDF, as `spamtrace eval --online`),
@@ -49,6 +49,9 @@ fn main() {
     }
     if args.iter().any(|a| a == "--no-idf") {
         config.idf = false;
+    }
+    if let Some(p) = get("--idf-power") {
+        config.idf_power = p.parse().expect("--idf-power takes a number");
     }
     let online = args.iter().any(|a| a == "--online");
     let (_, report, scored) = match online {

@@ -125,6 +125,54 @@ fn main() {
             None,
         ),
         (
+            "8: shipped, IDF^1.25",
+            ModelConfig {
+                idf_power: 1.25,
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
+            "8: shipped, IDF^1.5",
+            ModelConfig {
+                idf_power: 1.5,
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
+            "8: shipped, IDF^2",
+            ModelConfig {
+                idf_power: 2.0,
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
+            "8: shipped, IDF^1.75",
+            ModelConfig {
+                idf_power: 1.75,
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
+            "8: shipped, IDF^2.5",
+            ModelConfig {
+                idf_power: 2.5,
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
+            "8: shipped, IDF^3",
+            ModelConfig {
+                idf_power: 3.0,
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
             "no 4-grams, IDF, 3-grams at half weight, list links left out (seventh round)",
             idf(FeatureSet {
                 light_subject_grams: true,

@@ -745,6 +745,30 @@ fn variants() -> Vec<(String, Recipe)> {
             ..seventh
         },
     );
+    // Eighth round: the IDF's power on the seventh round's model, and how
+    // stable its gain is under dropout (the base's seeds are the "7:" rows).
+    for p in [1.75f32, 2.0] {
+        add(
+            format!("8: idf^{p}"),
+            Recipe {
+                idf_power: p,
+                ..seventh
+            },
+        );
+    }
+    for p in [1.5f32, 1.75, 2.0] {
+        for seed in 1..=3u64 {
+            add(
+                format!("8: idf^{p}, dropout 0.2 seed {seed}"),
+                Recipe {
+                    idf_power: p,
+                    dropout: 0.2,
+                    seed,
+                    ..seventh
+                },
+            );
+        }
+    }
     add(
         "char4 x0.7 + L2 1e-5".into(),
         Recipe {

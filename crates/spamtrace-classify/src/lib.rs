@@ -32,7 +32,7 @@ pub mod tokens;
 
 pub use kinds::{KindEvidence, ScamKind, detect_kind, kind_evidence};
 pub use model::{
-    Calibration, Classification, Contribution, FORMAT_VERSION, Features, Loss, Model, ModelConfig,
-    ModelError, Thresholds, Verdict,
+    Calibration, Classification, Contribution, FORMAT_VERSION, Features, Loss, MAX_IDF_POWER,
+    Model, ModelConfig, ModelError, Thresholds, Verdict,
 };
 pub use tokens::TokenModelConfig;

@@ -349,6 +349,9 @@ pub struct ModelConfig {
     /// chosen on the validation columns of `examples/shift.rs` and tested
     /// once (README, "Fifth round").
     pub idf: bool,
+    /// With `idf`, each feature is scaled by its IDF raised to this power:
+    /// above 1, rare features count for more still against common ones.
+    pub idf_power: f32,
 }
 
 impl Default for ModelConfig {
@@ -362,6 +365,7 @@ impl Default for ModelConfig {
             loss: Loss::Hinge,
             passes: 5,
             idf: true,
+            idf_power: 1.0,
         }
     }
 }
@@ -393,36 +397,52 @@ struct DocFreq {
     /// ([`FeatureSet::light_subject_grams`]): their slots' scales are cut
     /// by [`LIGHT_FEATURE_SCALE`].
     light_bits: Option<u32>,
+    /// The power of the IDF that is a slot's scale ([`ModelConfig::idf_power`]).
+    power: f32,
 }
 
 impl DocFreq {
-    fn new(counts: Vec<u32>, docs: u32, reference: u32, set: FeatureSet, bits: u32) -> DocFreq {
+    fn new(
+        counts: Vec<u32>,
+        docs: u32,
+        reference: u32,
+        set: FeatureSet,
+        bits: u32,
+        power: f32,
+    ) -> DocFreq {
         DocFreq {
             counts,
             docs,
             reference,
             light_bits: set.light_subject_grams.then_some(bits),
+            power,
         }
     }
 
-    /// The scale of `slot`: its IDF against `reference`, cut in the light
-    /// groups' eighth of the table when the model has light groups.
+    /// The IDF of a slot counted in `df` messages, raised to the power.
+    fn powered_idf(&self, df: u32) -> f32 {
+        let idf = idf_of(df, self.reference);
+        if self.power == 1.0 {
+            idf
+        } else {
+            idf.powf(self.power)
+        }
+    }
+
+    /// The scale of `slot`: its powered IDF against `reference`, cut in the
+    /// light groups' eighth of the table when the model has light groups.
     fn scale(&self, slot: usize) -> f32 {
-        slot_scale(
-            idf_of(self.counts[slot], self.reference),
-            slot,
-            self.light_bits,
-        )
+        slot_scale(self.powered_idf(self.counts[slot]), slot, self.light_bits)
     }
 
     /// Every slot's [`DocFreq::scale`], in slot order (the IDF of the many
     /// unseen slots computed once).
     fn scales(&self) -> impl Iterator<Item = f32> + '_ {
-        let unseen = idf_of(0, self.reference);
+        let unseen = self.powered_idf(0);
         self.counts.iter().enumerate().map(move |(slot, &c)| {
             let idf = match c {
                 0 => unseen,
-                c => idf_of(c, self.reference),
+                c => self.powered_idf(c),
             };
             slot_scale(idf, slot, self.light_bits)
         })
@@ -504,8 +524,12 @@ const MAGIC: &[u8; 8] = b"SPTRMDL\x01";
 /// Version 3 added the token model section, version 4 the IDF section,
 /// version 5 the feature option `lightsgrams` (same layout as version 4:
 /// the bump makes an older reader refuse a file whose features it would
-/// hash to other slots); version 2 to 4 files are still read.
-pub const FORMAT_VERSION: u32 = 5;
+/// hash to other slots), version 6 the IDF power after the IDF section's
+/// counts; version 2 to 5 files are still read.
+pub const FORMAT_VERSION: u32 = 6;
+
+/// The largest [`ModelConfig::idf_power`] a model file may hold.
+pub const MAX_IDF_POWER: f32 = 4.0;
 
 thread_local! {
     static SLOTS: RefCell<Option<Slots>> = const { RefCell::new(None) };
@@ -518,9 +542,20 @@ impl Model {
     /// A fresh, untrained model (every message scores 0.5).
     pub fn new(config: ModelConfig) -> Model {
         let bits = config.hash_bits.clamp(10, 26);
-        let doc_freq = config
-            .idf
-            .then(|| DocFreq::new(vec![0; 1 << bits], 0, 0, config.features, bits));
+        let doc_freq = config.idf.then(|| {
+            DocFreq::new(
+                vec![0; 1 << bits],
+                0,
+                0,
+                config.features,
+                bits,
+                // As the hash bits: a model file can always be read back.
+                match config.idf_power {
+                    p if p.is_finite() => p.clamp(0.01, MAX_IDF_POWER),
+                    _ => 1.0,
+                },
+            )
+        });
         let mut table = vec![Entry::EMPTY; 1 << bits];
         if let Some(df) = &doc_freq {
             df.set_scales(&mut table);
@@ -954,7 +989,8 @@ impl Model {
     /// bits, loss, learning rate, calibration a and b, thresholds spam and
     /// ham, updates, then the non-zero weights (times their scale) as (slot
     /// delta varint, f32), then (version 4) an IDF flag byte and, when set,
-    /// the message count, the reference count and the non-zero document
+    /// the message count, the reference count, (version 6) the IDF power
+    /// as f32 and the non-zero document
     /// frequencies as (slot delta varint, count varint), then the
     /// trained-message table as (u64 key, u8 label, f32 step), the token
     /// model section, and the SHA-256 of everything before it.
@@ -997,6 +1033,7 @@ impl Model {
                 b.push(1);
                 b.extend_from_slice(&df.docs.to_le_bytes());
                 b.extend_from_slice(&df.reference.to_le_bytes());
+                b.extend_from_slice(&df.power.to_le_bytes());
                 let seen = df.counts.iter().filter(|c| **c != 0).count();
                 b.extend_from_slice(&(seen as u32).to_le_bytes());
                 let mut last = 0u32;
@@ -1121,6 +1158,14 @@ impl Model {
                     if reference > docs {
                         return Err(corrupt("IDF reference count above the message count"));
                     }
+                    // Versions 4 and 5 scale by the IDF itself.
+                    let power = match version {
+                        4 | 5 => 1.0,
+                        _ => r.f32().ok_or_else(short)?,
+                    };
+                    if !(power.is_finite() && power > 0.0 && power <= MAX_IDF_POWER) {
+                        return Err(corrupt("IDF power out of range"));
+                    }
                     let seen = r.u32().ok_or_else(short)? as usize;
                     if seen > size {
                         return Err(corrupt("more document frequencies than slots"));
@@ -1135,7 +1180,7 @@ impl Model {
                         }
                         counts[slot as usize] = c;
                     }
-                    Some(DocFreq::new(counts, docs, reference, set, bits))
+                    Some(DocFreq::new(counts, docs, reference, set, bits, power))
                 }
                 _ => return Err(corrupt("bad IDF flag")),
             },
@@ -1977,5 +2022,67 @@ mod tests {
         b.train_batch(&batch, 2);
         let df = b.doc_freq.as_ref().unwrap();
         assert_eq!((df.docs, df.reference), (10, 10));
+    }
+
+    #[test]
+    fn idf_power_scales_by_the_powered_idf_and_older_files_read_as_power_one() {
+        let trained = |idf_power: f32| {
+            let mut m = Model::new(ModelConfig {
+                hash_bits: 16,
+                idf_power,
+                ..Default::default()
+            });
+            for i in 0..40 {
+                let (text, label) = match i % 2 {
+                    0 => ("common cheap pills offer", Label::Spam),
+                    _ => ("common meeting notes agenda", Label::Ham),
+                };
+                m.train(&msg(&format!("p{i:02}"), "", text), label);
+            }
+            m
+        };
+        let (plain, powered) = (trained(1.0), trained(1.5));
+        let probe = msg("q", "", "common cheap pills");
+        let mut d = Describe::new(powered.bits);
+        powered.featurizer.extract(&probe, &mut d);
+        let df = powered.doc_freq.as_ref().unwrap();
+        for (slot, feature) in &d.features {
+            let s = *slot as usize;
+            let idf = idf_of(df.counts[s], df.reference).powf(1.5);
+            assert_eq!(powered.table[s].scale2, idf * idf, "{feature}");
+        }
+        // The power moves the scores, and is kept on disk.
+        assert_ne!(plain.log_odds(&probe), powered.log_odds(&probe));
+        let back = Model::from_bytes(&powered.to_bytes(), "m").unwrap();
+        assert!(back.doc_freq == powered.doc_freq);
+        assert_eq!(back.log_odds(&probe), powered.log_odds(&probe));
+        // A version 5 file (no power after the reference count) reads as
+        // the power 1 it was written with.
+        let v6 = plain.to_bytes();
+        let flag = idf_flag_offset(&plain);
+        assert_eq!(v6[flag + 9..flag + 13], 1.0f32.to_le_bytes());
+        let mut v5 = v6[..flag + 9].to_vec();
+        v5.extend_from_slice(&v6[flag + 13..v6.len() - 32]);
+        v5[8..12].copy_from_slice(&5u32.to_le_bytes());
+        let digest = Sha256::digest(&v5);
+        v5.extend_from_slice(&digest);
+        let back = Model::from_bytes(&v5, "v5").unwrap();
+        assert!(back.table == plain.table);
+        assert_eq!(back.to_bytes(), v6);
+        // A power that is not a sane positive number is corruption.
+        for power in [0.0f32, -1.0, f32::NAN, MAX_IDF_POWER * 2.0] {
+            let mut bad = v6.clone();
+            bad[flag + 9..flag + 13].copy_from_slice(&power.to_le_bytes());
+            let n = bad.len();
+            let digest = Sha256::digest(&bad[..n - 32]);
+            bad[n - 32..].copy_from_slice(&digest);
+            assert!(
+                matches!(
+                    Model::from_bytes(&bad, "m"),
+                    Err(ModelError::Corrupt { .. })
+                ),
+                "{power}"
+            );
+        }
     }
 }

@@ -168,9 +168,10 @@ fn eval_reports_the_figures_and_draws_the_roc_curve() {
         ],
     );
     assert!(old["one_minus_roca_pct"].is_number(), "{old}");
-    // The opt-in groups, combined with the default set, through a saved
-    // model: the file records its groups, so `classify` featurizes with
-    // them (a model scored with other groups would rank at random).
+    // The opt-in groups, combined with the default set, and an IDF power,
+    // through a saved model: the file records its groups and power, so
+    // `classify` featurizes and scales with them (a model scored with other
+    // groups would rank at random).
     let saved = dir.path().join("options.bin");
     let options = json(
         &data,
@@ -181,6 +182,8 @@ fn eval_reports_the_figures_and_draws_the_roc_curve() {
             "--json",
             "--features",
             "default+nolistlinks+cjk",
+            "--idf-power",
+            "1.5",
             "--save-model",
             saved.to_str().unwrap(),
         ],
@@ -216,6 +219,21 @@ fn eval_reports_the_figures_and_draws_the_roc_curve() {
     assert!(!bad.status.success());
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("e.g. default+cjk"),
+        "{bad:?}"
+    );
+    let bad = run(
+        &data,
+        &[
+            "eval",
+            "--index",
+            index.to_str().unwrap(),
+            "--idf-power",
+            "0",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--idf-power must be above 0"),
         "{bad:?}"
     );
     // The TREC protocol: every message scored before it is learnt.

@@ -9,7 +9,7 @@ use super::Context;
 use anyhow::{Context as _, bail};
 use spamtrace_classify::eval::{self, RocSeries};
 use spamtrace_classify::features::FeatureSet;
-use spamtrace_classify::{Loss, Model, ModelConfig, kind_evidence};
+use spamtrace_classify::{Loss, MAX_IDF_POWER, Model, ModelConfig, kind_evidence};
 use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use std::io::Write;
@@ -103,6 +103,10 @@ pub struct EvalArgs {
     /// always leaves it out).
     #[arg(long)]
     pub no_idf: bool,
+    /// The power of the IDF each feature is scaled by (above 1, rare features
+    /// count for more still against common ones).
+    #[arg(long, default_value_t = ModelConfig::default().idf_power)]
+    pub idf_power: f32,
     /// Also save the trained model to this file.
     #[arg(long)]
     pub save_model: Option<PathBuf>,
@@ -331,6 +335,9 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
             FeatureSet::GROUP_NAMES.join(", ")
         )
     })?;
+    if !(args.idf_power > 0.0 && args.idf_power <= MAX_IDF_POWER) {
+        bail!("--idf-power must be above 0 and at most {MAX_IDF_POWER}");
+    }
     let loss = match args.loss.as_str() {
         "hinge" => Loss::Hinge,
         "logistic" => Loss::Logistic,
@@ -344,6 +351,7 @@ pub fn run_eval(ctx: &Context, args: EvalArgs) -> anyhow::Result<()> {
         passes: args.passes.clamp(1, 100),
         // (`evaluate_online` always learns without IDF.)
         idf: !args.no_idf,
+        idf_power: args.idf_power,
     };
     let entries = eval::read_trec_index(&args.index)?;
     if entries.is_empty() {
