@@ -7,7 +7,8 @@
 //! scores a parsed [`spamtrace_mail::Analysis`] with a calibrated probability
 //! ([`Classification::score`]), turns it into a [`Verdict`] under configurable
 //! [`Thresholds`], and names the [`ScamKind`] of anything not ham
-//! ([`kinds`]: lexicons plus URL and attachment evidence).
+//! ([`kinds`]: lexicons plus URL and attachment evidence, weighed with the
+//! message's words by a learnt model, [`kind_model`]).
 //!
 //! Like the rest of analysis, this crate does no I/O except [`Model::load`]
 //! and [`Model::save`], and the index reading of [`eval`].
@@ -25,11 +26,13 @@
 
 pub mod eval;
 pub mod features;
+pub mod kind_model;
 pub mod kinds;
 mod list_text;
 mod model;
 pub mod tokens;
 
+pub use kind_model::{KindExplanation, KindModel};
 pub use kinds::{KindEvidence, ScamKind, detect_kind, kind_evidence};
 pub use model::{
     Calibration, Classification, Contribution, FORMAT_VERSION, Features, Loss, MAX_IDF_POWER,

@@ -16,7 +16,8 @@ use crate::features::{
     Describe, FeatureSet, Featurizer, LIGHT_FEATURE_SCALE, Slots, is_light_slot,
 };
 
-use crate::kinds::{ScamKind, detect_kind};
+use crate::kind_model::{self, KindModel};
+use crate::kinds::{ScamKind, detect_kind, kind_evidence};
 use crate::tokens::{TokenModel, TokenModelConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -761,15 +762,31 @@ impl Model {
 
     /// Score, verdict and (unless ham) scam kind of one message.
     pub fn classify(&self, a: &Analysis) -> Classification {
-        let log_odds = self.log_odds(a);
-        let score = self.calibration.apply(log_odds);
-        let verdict = self.thresholds.verdict(score);
-        let kind = (verdict != Verdict::Ham).then(|| detect_kind(a));
-        Classification {
-            score,
-            log_odds,
-            verdict,
-            kind,
+        let classification = |log_odds: f32, kind_slots: Option<&[u32]>| {
+            let score = self.calibration.apply(log_odds);
+            let verdict = self.thresholds.verdict(score);
+            let kind = (verdict != Verdict::Ham).then(|| match kind_slots {
+                Some(slots) => KindModel::builtin().decide(slots, &kind_evidence(a, false)),
+                None => detect_kind(a),
+            });
+            Classification {
+                score,
+                log_odds,
+                verdict,
+                kind,
+            }
+        };
+        // The kind model reads the shipped feature set's slots: a model
+        // with that set has them already.
+        let same_slots = self.tokens.is_none()
+            && self.bits == kind_model::FEATURE_BITS
+            && self.featurizer.set == KindModel::featurizer().set;
+        if same_slots {
+            self.with_slots(a, |slots| {
+                classification(self.log_odds_of_split(slots, 0), Some(slots))
+            })
+        } else {
+            classification(self.log_odds(a), None)
         }
     }
 

@@ -3,9 +3,12 @@
 //! assigned by a person reading each message; see the file's header).
 //!
 //! The set is split by SHA-256: `dev` (first hex digit 0-7) is the half the
-//! lexicon weights may be tuned on, `test` (8-f) the half the figures are
+//! lexicon weights may be tuned on and the learnt kind model
+//! (`model/kinds.bin`) is trained on, `test` (8-f) the half the figures are
 //! reported on. The floors asserted below sit a few points under what was
-//! measured, so a change that makes the detector worse fails here.
+//! measured, so a change that makes the detector worse fails here; the
+//! detector must also do at least as well on the test half as the lexicon
+//! alone.
 //!
 //! Run with `cargo test -p spamtrace-classify --test kinds_eval -- --nocapture`
 //! to see the tables. Skipped when the corpora are missing, unless `CI=true`.
@@ -28,12 +31,14 @@ const DRAWN_FROM: &[&str] = &[
     "fixtures/spamassassin/spam",
 ];
 
-/// Measured on 2026-11-28 on the 458-message set with the lexicon as tuned
-/// on the dev half of the first draw: test accuracy 161/216 = 74.5%, dev
-/// 196/242 = 81.0%. The floors sit about five points lower.
-const TEST_ACCURACY_FLOOR: f64 = 0.69;
-/// Floor for the dev half (the tuned half; it should not regress either).
-const DEV_ACCURACY_FLOOR: f64 = 0.76;
+/// Measured on 2026-11-29 on the 458-message set: the lexicon with the
+/// learnt kind model, test accuracy 168/216 = 77.8% (the lexicon alone, as
+/// tuned on the dev half of the first draw: 161/216 = 74.5%, dev 196/242 =
+/// 81.0%). The floor sits about five points lower.
+const TEST_ACCURACY_FLOOR: f64 = 0.72;
+/// Floor for the dev half, which the learnt model is trained on (237/242 =
+/// 97.9% measured): a check that it learnt its training set.
+const DEV_ACCURACY_FLOOR: f64 = 0.9;
 
 struct Labelled {
     sha256: String,
@@ -154,6 +159,7 @@ fn scam_kinds_on_the_labelled_set() {
     // the only errors the lexicon may be tuned on.
     let explain = std::env::var("KINDS_EVAL_EXPLAIN").is_ok_and(|v| v == "1");
     let mut found: HashMap<&str, ScamKind> = HashMap::new();
+    let mut lexicon_alone: HashMap<&str, ScamKind> = HashMap::new();
     for item in read_paths(&roots, &SourceOptions::default()) {
         let SourceItem::Message(m) = item else {
             continue;
@@ -171,6 +177,7 @@ fn scam_kinds_on_the_labelled_set() {
                 );
             }
             found.insert(l.sha256.as_str(), kind);
+            lexicon_alone.insert(l.sha256.as_str(), kind_evidence(&a, false).kind());
         }
     }
     let missing: Vec<&str> = set
@@ -186,6 +193,7 @@ fn scam_kinds_on_the_labelled_set() {
 
     let mut dev = Confusion::new();
     let mut test = Confusion::new();
+    let mut test_lexicon = Confusion::new();
     let mut test_errors = Vec::new();
     let mut dev_errors = Vec::new();
     for l in &set {
@@ -193,6 +201,11 @@ fn scam_kinds_on_the_labelled_set() {
         let is_dev = matches!(l.sha256.as_bytes()[0], b'0'..=b'7');
         let conf = if is_dev { &mut dev } else { &mut test };
         *conf.entry((l.kind, predicted)).or_default() += 1;
+        if !is_dev {
+            *test_lexicon
+                .entry((l.kind, lexicon_alone[l.sha256.as_str()]))
+                .or_default() += 1;
+        }
         if predicted != l.kind {
             let line = format!("  {} labelled {} predicted {}", l.source, l.kind, predicted);
             if is_dev {
@@ -202,7 +215,11 @@ fn scam_kinds_on_the_labelled_set() {
             }
         }
     }
-    let dev_acc = table("dev half (sha256 0-7; weights tuned on it)", &dev);
+    let dev_acc = table(
+        "dev half (sha256 0-7; lexicon tuned and kind model trained on it)",
+        &dev,
+    );
+    let lexicon_acc = table("TEST half, the lexicon alone", &test_lexicon);
     let test_acc = table("TEST half (sha256 8-f; never tuned on)", &test);
     println!("\ndev errors:\n{}", dev_errors.join("\n"));
     println!("\ntest errors:\n{}", test_errors.join("\n"));
@@ -211,6 +228,12 @@ fn scam_kinds_on_the_labelled_set() {
         "test accuracy {:.1}% fell below the floor {:.1}%",
         100.0 * test_acc,
         100.0 * TEST_ACCURACY_FLOOR
+    );
+    assert!(
+        test_acc >= lexicon_acc,
+        "the learnt kind model makes the test half worse than the lexicon alone: {:.1}% vs {:.1}%",
+        100.0 * test_acc,
+        100.0 * lexicon_acc
     );
     assert!(
         dev_acc >= DEV_ACCURACY_FLOOR,

@@ -276,3 +276,45 @@ fn a_corrupt_model_file_is_a_clear_error() {
     assert!(err.contains("broken.bin"), "{err}");
     assert!(out.stdout.is_empty(), "no verdicts from a default model");
 }
+
+#[test]
+fn explain_says_why_the_score_and_the_kind() {
+    let Some(corpora) = corpora() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let spam = corpora.join("spamassassin/spam");
+    let lines = ok(
+        &data,
+        &["classify", "--json", "--explain", spam.to_str().unwrap()],
+    );
+    let mut with_kind = 0;
+    let mut a_kind_source = None;
+    for line in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let explain = v["explain"].as_array().unwrap();
+        assert!(!explain.is_empty(), "{v}");
+        assert!(explain.iter().all(|c| c["weight"].is_number()), "{v}");
+        match v["kind"].as_str() {
+            // The kind's explanation names the kind the verdict line gives.
+            Some(kind) => {
+                with_kind += 1;
+                a_kind_source.get_or_insert_with(|| v["source"].as_str().unwrap().to_string());
+                assert_eq!(v["kind_explain"]["kind"], kind, "{v}");
+                let decisive = v["kind_explain"]["decisive"].as_bool().unwrap();
+                let top = v["kind_explain"]["top"].as_array().unwrap();
+                assert!(decisive || !top.is_empty(), "{v}");
+            }
+            None => assert!(v.get("kind_explain").is_none(), "{v}"),
+        }
+    }
+    assert!(with_kind > 300, "{with_kind} of 500 spam got a kind");
+    // The same in words, for a message that got a kind.
+    let source = a_kind_source.unwrap();
+    let text = ok(&data, &["classify", "--explain", &source]);
+    assert!(text.contains(" towards spam: "), "{text}");
+    assert!(
+        text.contains("by the learnt kind model (the phrases alone say")
+            || text.contains("decided by the evidence above"),
+        "{text}"
+    );
+}

@@ -9,7 +9,7 @@ use super::Context;
 use anyhow::{Context as _, bail};
 use spamtrace_classify::eval::{self, RocSeries};
 use spamtrace_classify::features::FeatureSet;
-use spamtrace_classify::{Loss, MAX_IDF_POWER, Model, ModelConfig, kind_evidence};
+use spamtrace_classify::{KindModel, Loss, MAX_IDF_POWER, Model, ModelConfig, kind_evidence};
 use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use std::io::Write;
@@ -190,6 +190,15 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
                     .iter()
                     .map(|(k, r)| serde_json::json!({"kind": k.as_str(), "reason": r}))
                     .collect();
+                if c.kind.is_some() {
+                    let why = KindModel::builtin().explain(&a, &ev, args.top);
+                    obj["kind_explain"] = serde_json::json!({
+                        "kind": why.kind.as_str(),
+                        "lexicon_kind": why.lexicon_kind.as_str(),
+                        "decisive": ev.decisive.is_some(),
+                        "top": why.top.iter().map(|(f, w)| serde_json::json!({"feature": f, "weight": w})).collect::<Vec<_>>(),
+                    });
+                }
             }
             writeln!(out, "{obj}")?;
         } else {
@@ -223,8 +232,25 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
                         contribution.weight, contribution.feature
                     )?;
                 }
-                for (k, reason) in kind_evidence(&a, true).reasons {
+                let ev = kind_evidence(&a, true);
+                for (k, reason) in &ev.reasons {
                     writeln!(out, "    kind evidence ({k}): {reason}")?;
+                }
+                if c.kind.is_some() {
+                    let why = KindModel::builtin().explain(&a, &ev, args.top.min(5));
+                    match ev.decisive {
+                        Some(k) => writeln!(out, "    kind {k}: decided by the evidence above")?,
+                        None => writeln!(
+                            out,
+                            "    kind {} by the learnt kind model (the phrases alone say {}); it leaned on:",
+                            why.kind, why.lexicon_kind
+                        )?,
+                    }
+                    if ev.decisive.is_none() {
+                        for (feature, weight) in &why.top {
+                            writeln!(out, "      {weight:+.3} {feature}")?;
+                        }
+                    }
                 }
             }
         }
