@@ -9,63 +9,35 @@
 //! was drawn from in `read_paths` order, each once. The test half (8-f) is
 //! never read for training: it is what `tests/kinds_eval.rs` measures.
 //! Deterministic: the same corpora give the same file.
-use sha2::{Digest, Sha256};
+use spamtrace_classify::features::Slots;
 use spamtrace_classify::kind_model::{FEATURE_BITS, KindExample};
 use spamtrace_classify::{KindModel, ScamKind, kind_evidence};
 use spamtrace_mail::{Limits, TrustedHosts, analyze};
-use spamtrace_source::{SourceItem, SourceOptions, read_paths};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
-/// The folders `kinds-eval.tsv` was drawn from, in the order it lists them.
-const DRAWN_FROM: &[&str] = &[
-    "spamassassin/spam",
-    "spamassassin/spam_2",
-    "phishing-nazario",
-    "modern-spam",
-    "fixtures/spamassassin/spam",
-];
+#[path = "validation/kinds_set.rs"]
+mod kinds_set;
 
 fn main() {
     let usage = "usage: build_kind_model CORPORA_DIR OUT_FILE";
     let args: Vec<String> = std::env::args().collect();
     let corpora = PathBuf::from(args.get(1).expect(usage));
     let out = PathBuf::from(args.get(2).expect(usage));
-    let set =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kinds-eval.tsv"))
-            .expect("kinds-eval.tsv is in the crate");
-    let mut dev: HashMap<String, ScamKind> = HashMap::new();
-    for line in set
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let sha = cols[0].to_ascii_lowercase();
-        if matches!(sha.as_bytes()[0], b'0'..=b'7') {
-            dev.insert(sha, ScamKind::parse(cols[1]).expect("a kind name"));
-        }
-    }
-    let roots: Vec<PathBuf> = DRAWN_FROM.iter().map(|d| corpora.join(d)).collect();
+    let dev: HashMap<String, ScamKind> = kinds_set::load_set()
+        .into_iter()
+        .filter(|l| kinds_set::is_dev(&l.sha256))
+        .map(|l| (l.sha256, l.kind))
+        .collect();
     let (limits, trusted) = (Limits::default(), TrustedHosts::default());
     let featurizer = KindModel::featurizer();
-    let mut seen = HashSet::new();
     let mut found: Vec<(Vec<u32>, [u32; 10], ScamKind)> = Vec::new();
-    for item in read_paths(&roots, &SourceOptions::default()) {
-        let SourceItem::Message(m) = item else {
-            continue;
-        };
-        let sha: String = Sha256::digest(&m.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+    for (sha, bytes) in kinds_set::drawn_messages(&corpora) {
         let Some(&kind) = dev.get(&sha) else {
             continue;
         };
-        if !seen.insert(sha) {
-            continue;
-        }
-        let a = analyze(&m.bytes, &limits, &trusted);
-        let mut slots = spamtrace_classify::features::Slots::new(FEATURE_BITS);
+        let a = analyze(&bytes, &limits, &trusted);
+        let mut slots = Slots::new(FEATURE_BITS);
         featurizer.extract(&a, &mut slots);
         found.push((slots.slots, kind_evidence(&a, false).scores, kind));
     }

@@ -11,20 +11,14 @@
 //!
 //! The library's `KindModel` is the "learned+lex3" variant at 2^14 rows
 //! (`build_kind_model` trains it on the whole dev half).
-use sha2::{Digest, Sha256};
 use spamtrace_classify::{Model, ScamKind, kind_evidence};
 use spamtrace_mail::{Limits, TrustedHosts, analyze};
-use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-const DRAWN_FROM: &[&str] = &[
-    "spamassassin/spam",
-    "spamassassin/spam_2",
-    "phishing-nazario",
-    "modern-spam",
-    "fixtures/spamassassin/spam",
-];
+#[path = "validation/kinds_set.rs"]
+mod kinds_set;
+use kinds_set::Confusion;
 const KINDS: usize = 10;
 /// Rows the 2^20 feature slots are folded into: `2^BITS` (`BITS=12..18`
 /// in the environment; 14, the shipped model's, by default).
@@ -185,33 +179,16 @@ fn main() {
         .iter()
         .position(|a| a == "--test")
         .map(|i| args[i + 1].clone());
-    let set_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kinds-eval.tsv");
-    let mut labels: HashMap<String, ScamKind> = HashMap::new();
-    for line in std::fs::read_to_string(set_path).unwrap().lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let c: Vec<&str> = line.split('\t').collect();
-        labels.insert(c[0].to_ascii_lowercase(), ScamKind::parse(c[1]).unwrap());
-    }
+    let labels: HashMap<String, ScamKind> = kinds_set::load_set()
+        .into_iter()
+        .map(|l| (l.sha256, l.kind))
+        .collect();
     let model = Model::builtin();
     let (limits, trusted) = (Limits::default(), TrustedHosts::default());
-    let roots: Vec<PathBuf> = DRAWN_FROM.iter().map(|d| root.join(d)).collect();
     let mut items = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for item in read_paths(&roots, &SourceOptions::default()) {
-        let SourceItem::Message(m) = item else {
-            continue;
-        };
-        let sha: String = Sha256::digest(&m.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        if !seen.insert(sha.clone()) {
-            continue;
-        }
-        let a = analyze(&m.bytes, &limits, &trusted);
-        let dev = matches!(sha.as_bytes()[0], b'0'..=b'7');
+    for (sha, bytes) in kinds_set::drawn_messages(&root) {
+        let a = analyze(&bytes, &limits, &trusted);
+        let dev = kinds_set::is_dev(&sha);
         let label = labels.get(&sha).copied();
         // Test-half messages are never trained on, labelled or not.
         if !dev && label.is_none() {
@@ -345,17 +322,17 @@ fn main() {
     if let Some(name) = test_variant {
         let v = variants.iter().find(|v| v.name == name).expect("variant");
         let l = train(&dev, &weak, v);
-        let mut conf: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut conf = Confusion::new();
         for it in &test {
             *conf
-                .entry((it.label.unwrap() as usize, predict(&l, it, v)))
+                .entry((it.label.unwrap(), ScamKind::ALL[predict(&l, it, v)]))
                 .or_default() += 1;
         }
         report(&format!("TEST {}", v.name), &conf);
         return;
     }
     for v in &variants {
-        let mut conf: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut conf = Confusion::new();
         for fold in 0..5 {
             let tr: Vec<&Item> = dev
                 .iter()
@@ -367,7 +344,7 @@ fn main() {
             for (i, it) in dev.iter().enumerate() {
                 if i % 5 == fold {
                     *conf
-                        .entry((it.label.unwrap() as usize, predict(&l, it, v)))
+                        .entry((it.label.unwrap(), ScamKind::ALL[predict(&l, it, v)]))
                         .or_default() += 1;
                 }
             }
@@ -376,28 +353,12 @@ fn main() {
     }
 }
 
-fn report(name: &str, conf: &HashMap<(usize, usize), usize>) {
-    let total: usize = conf.values().sum();
-    let right: usize = conf
-        .iter()
-        .filter(|((t, p), _)| t == p)
-        .map(|(_, n)| n)
-        .sum();
+fn report(name: &str, conf: &Confusion) {
+    let (right, total) = kinds_set::accuracy(conf);
     let mut per = String::new();
     for k in ScamKind::ALL {
-        let k = k as usize;
-        let t: usize = conf
-            .iter()
-            .filter(|((a, _), _)| *a == k)
-            .map(|(_, n)| n)
-            .sum();
-        let p: usize = conf
-            .iter()
-            .filter(|((_, b), _)| *b == k)
-            .map(|(_, n)| n)
-            .sum();
-        let r = conf.get(&(k, k)).copied().unwrap_or(0);
-        per.push_str(&format!(" {}:{}/{}/{}", ScamKind::ALL[k].as_str(), r, p, t));
+        let (r, p, t) = kinds_set::kind_counts(conf, k);
+        per.push_str(&format!(" {}:{r}/{p}/{t}", k.as_str()));
     }
     println!(
         "{name}: {right}/{total} = {:.1}% |{per}",

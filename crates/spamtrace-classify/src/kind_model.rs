@@ -17,8 +17,7 @@
 
 use crate::features::{Describe, FeatureSet, Featurizer, Slots};
 use crate::kinds::{KindEvidence, ScamKind};
-use crate::model::{ModelError, Reader, put_varint};
-use sha2::{Digest, Sha256};
+use crate::model::{ModelError, Reader, check_magic, put_varint, seal, unseal};
 use spamtrace_mail::Analysis;
 use std::sync::OnceLock;
 
@@ -249,8 +248,7 @@ impl KindModel {
                 b.extend_from_slice(&w.to_le_bytes());
             }
         }
-        let digest = Sha256::digest(&b);
-        b.extend_from_slice(&digest);
+        seal(&mut b);
         b
     }
 
@@ -261,18 +259,8 @@ impl KindModel {
             path: name.to_string(),
             what: what.to_string(),
         };
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-            return Err(ModelError::BadMagic {
-                path: name.to_string(),
-            });
-        }
-        if bytes.len() < MAGIC.len() + 4 + 32 {
-            return Err(corrupt("cut short"));
-        }
-        let (body, digest) = bytes.split_at(bytes.len() - 32);
-        if Sha256::digest(body).as_slice() != digest {
-            return Err(corrupt("checksum mismatch"));
-        }
+        check_magic(bytes, MAGIC, name)?;
+        let body = unseal(bytes, name)?;
         let mut r = Reader {
             b: body,
             pos: MAGIC.len(),
@@ -325,6 +313,7 @@ impl KindModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn example(slots: &[u32], lexicon: [u32; KINDS], kind: ScamKind) -> KindExample<'_> {
         KindExample {

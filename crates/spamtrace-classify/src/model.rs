@@ -1081,8 +1081,7 @@ impl Model {
                 t.write(&mut b);
             }
         }
-        let digest = Sha256::digest(&b);
-        b.extend_from_slice(&digest);
+        seal(&mut b);
         b
     }
 
@@ -1092,11 +1091,7 @@ impl Model {
             path: name.to_string(),
             what: what.to_string(),
         };
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-            return Err(ModelError::BadMagic {
-                path: name.to_string(),
-            });
-        }
+        check_magic(bytes, MAGIC, name)?;
         let mut r = Reader {
             b: bytes,
             pos: MAGIC.len(),
@@ -1109,13 +1104,7 @@ impl Model {
                 expected: FORMAT_VERSION,
             });
         }
-        if bytes.len() < MAGIC.len() + 4 + 32 {
-            return Err(corrupt("cut short"));
-        }
-        let (body, digest) = bytes.split_at(bytes.len() - 32);
-        if Sha256::digest(body).as_slice() != digest {
-            return Err(corrupt("checksum mismatch"));
-        }
+        let body = unseal(bytes, name)?;
         let mut r = Reader {
             b: body,
             pos: r.pos,
@@ -1329,6 +1318,40 @@ fn message_key(sha256_hex: &str) -> Option<u64> {
 }
 
 /// LEB128: 7 bits a byte, low first (the model file's counts and slot gaps).
+/// A model file (of either kind) must start with its magic.
+pub(crate) fn check_magic(bytes: &[u8], magic: &[u8; 8], name: &str) -> Result<(), ModelError> {
+    match bytes.starts_with(magic) {
+        true => Ok(()),
+        false => Err(ModelError::BadMagic {
+            path: name.to_string(),
+        }),
+    }
+}
+
+/// Append the SHA-256 of everything written: a model file's trailer.
+pub(crate) fn seal(b: &mut Vec<u8>) {
+    let digest = Sha256::digest(&b);
+    b.extend_from_slice(&digest);
+}
+
+/// The body of a model file without its SHA-256 trailer, once the trailer
+/// matches (a file cut short or altered is an error, never a default).
+pub(crate) fn unseal<'a>(bytes: &'a [u8], name: &str) -> Result<&'a [u8], ModelError> {
+    let corrupt = |what: &str| ModelError::Corrupt {
+        path: name.to_string(),
+        what: what.to_string(),
+    };
+    // The magic, a version and the trailer at least.
+    if bytes.len() < 8 + 4 + 32 {
+        return Err(corrupt("cut short"));
+    }
+    let (body, digest) = bytes.split_at(bytes.len() - 32);
+    if Sha256::digest(body).as_slice() != digest {
+        return Err(corrupt("checksum mismatch"));
+    }
+    Ok(body)
+}
+
 pub(crate) fn put_varint(b: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
         b.push((v as u8) | 0x80);

@@ -14,22 +14,13 @@
 //! to see the tables. Skipped when the corpora are missing, unless `CI=true`.
 
 mod common;
+#[path = "../examples/validation/kinds_set.rs"]
+mod kinds_set;
 use common::corpora_root;
-use sha2::{Digest, Sha256};
+use kinds_set::{Confusion, Labelled, drawn_messages, is_dev, load_set, table};
 use spamtrace_classify::{ScamKind, detect_kind, kind_evidence};
 use spamtrace_mail::{Limits, TrustedHosts, analyze};
-use spamtrace_source::{SourceItem, SourceOptions, read_paths};
-use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
-
-/// The folders under the corpora root the set was drawn from.
-const DRAWN_FROM: &[&str] = &[
-    "spamassassin/spam",
-    "spamassassin/spam_2",
-    "phishing-nazario",
-    "modern-spam",
-    "fixtures/spamassassin/spam",
-];
+use std::collections::HashMap;
 
 /// Measured on 2026-11-29 on the 458-message set: the lexicon with the
 /// learnt kind model, test accuracy 168/216 = 77.8% (the lexicon alone, as
@@ -40,110 +31,6 @@ const TEST_ACCURACY_FLOOR: f64 = 0.72;
 /// 97.9% measured): a check that it learnt its training set.
 const DEV_ACCURACY_FLOOR: f64 = 0.9;
 
-struct Labelled {
-    sha256: String,
-    kind: ScamKind,
-    source: String,
-}
-
-fn load_set() -> Vec<Labelled> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("kinds-eval.tsv");
-    let text = std::fs::read_to_string(&path).expect("kinds-eval.tsv is in the crate");
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let cols: Vec<&str> = line.split('\t').collect();
-        assert!(
-            cols.len() >= 3,
-            "line {}: expected sha256, kind, source",
-            n + 1
-        );
-        let sha256 = cols[0].to_ascii_lowercase();
-        assert!(
-            sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()),
-            "line {}: bad sha256 {:?}",
-            n + 1,
-            cols[0]
-        );
-        assert!(seen.insert(sha256.clone()), "line {}: duplicate", n + 1);
-        let kind = ScamKind::parse(cols[1])
-            .unwrap_or_else(|| panic!("line {}: unknown kind {:?}", n + 1, cols[1]));
-        // Only the canonical names belong in the file.
-        assert_eq!(
-            kind.as_str(),
-            cols[1],
-            "line {}: use the as_str name",
-            n + 1
-        );
-        out.push(Labelled {
-            sha256,
-            kind,
-            source: cols[2].to_string(),
-        });
-    }
-    out
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Confusion counts: (truth, predicted) -> n.
-type Confusion = HashMap<(ScamKind, ScamKind), usize>;
-
-fn table(name: &str, conf: &Confusion) -> f64 {
-    let total: usize = conf.values().sum();
-    let correct: usize = conf
-        .iter()
-        .filter(|((t, p), _)| t == p)
-        .map(|(_, n)| n)
-        .sum();
-    println!("\n{name}: {total} messages, accuracy {correct}/{total}");
-    println!(
-        "{:<12} {:>7} {:>7} {:>5} {:>10} {:>8}",
-        "kind", "labelled", "predicted", "right", "precision", "recall"
-    );
-    for k in ScamKind::ALL {
-        let truth: usize = conf
-            .iter()
-            .filter(|((t, _), _)| *t == k)
-            .map(|(_, n)| n)
-            .sum();
-        let pred: usize = conf
-            .iter()
-            .filter(|((_, p), _)| *p == k)
-            .map(|(_, n)| n)
-            .sum();
-        let right = conf.get(&(k, k)).copied().unwrap_or(0);
-        let pct = |num: usize, den: usize| {
-            if den == 0 {
-                "-".to_string()
-            } else {
-                format!("{:.1}%", 100.0 * num as f64 / den as f64)
-            }
-        };
-        println!(
-            "{:<12} {:>7} {:>7} {:>5} {:>10} {:>8}",
-            k.as_str(),
-            truth,
-            pred,
-            right,
-            pct(right, pred),
-            pct(right, truth)
-        );
-    }
-    let acc = if total == 0 {
-        0.0
-    } else {
-        correct as f64 / total as f64
-    };
-    println!("accuracy {:.1}%", 100.0 * acc);
-    acc
-}
-
 #[test]
 fn scam_kinds_on_the_labelled_set() {
     let set = load_set();
@@ -152,7 +39,6 @@ fn scam_kinds_on_the_labelled_set() {
         return;
     };
     let wanted: HashMap<&str, &Labelled> = set.iter().map(|l| (l.sha256.as_str(), l)).collect();
-    let roots: Vec<PathBuf> = DRAWN_FROM.iter().map(|d| root.join(d)).collect();
     let limits = Limits::default();
     let trusted = TrustedHosts::default();
     // KINDS_EVAL_EXPLAIN=1 prints the evidence behind every dev-half error,
@@ -160,16 +46,11 @@ fn scam_kinds_on_the_labelled_set() {
     let explain = std::env::var("KINDS_EVAL_EXPLAIN").is_ok_and(|v| v == "1");
     let mut found: HashMap<&str, ScamKind> = HashMap::new();
     let mut lexicon_alone: HashMap<&str, ScamKind> = HashMap::new();
-    for item in read_paths(&roots, &SourceOptions::default()) {
-        let SourceItem::Message(m) = item else {
-            continue;
-        };
-        let sha = to_hex(&Sha256::digest(&m.bytes));
+    for (sha, bytes) in drawn_messages(&root) {
         if let Some(l) = wanted.get(sha.as_str()) {
-            let a = analyze(&m.bytes, &limits, &trusted);
+            let a = analyze(&bytes, &limits, &trusted);
             let kind = detect_kind(&a);
-            let is_dev = matches!(sha.as_bytes()[0], b'0'..=b'7');
-            if explain && is_dev && kind != l.kind {
+            if explain && is_dev(&sha) && kind != l.kind {
                 let ev = kind_evidence(&a, true);
                 println!(
                     "{} labelled {} predicted {} scores {:?}\n  subject {:?}\n  {:?}",
@@ -198,7 +79,7 @@ fn scam_kinds_on_the_labelled_set() {
     let mut dev_errors = Vec::new();
     for l in &set {
         let predicted = found[l.sha256.as_str()];
-        let is_dev = matches!(l.sha256.as_bytes()[0], b'0'..=b'7');
+        let is_dev = is_dev(&l.sha256);
         let conf = if is_dev { &mut dev } else { &mut test };
         *conf.entry((l.kind, predicted)).or_default() += 1;
         if !is_dev {
