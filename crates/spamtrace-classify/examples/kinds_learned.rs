@@ -147,16 +147,8 @@ fn train(items: &[&Item], weak: &[&Item], v: &Variant) -> Learner {
                 .map(|it| (features(it, v), lexicon_kind(&it.lex), v.weak_weight)),
         );
     }
-    let mut rng = 0x2545_f491_4f6c_dd1du64;
-    let mut order: Vec<usize> = (0..batch.len()).collect();
-    for _ in 0..v.passes {
-        for i in (1..order.len()).rev() {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            order.swap(i, (rng % (i as u64 + 1)) as usize);
-        }
-        for &i in &order {
+    for order in spamtrace_classify::kind_model::pass_orders(batch.len(), v.passes) {
+        for i in order {
             let (x, y, wt) = &batch[i];
             l.learn(x, *y, v.lr * wt);
         }

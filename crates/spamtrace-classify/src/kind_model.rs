@@ -90,6 +90,24 @@ fn features<'a>(
         .chain(std::iter::once((BIAS_ROW, 1.0)))
 }
 
+/// The order of each training pass over `n` examples: shuffled by
+/// Fisher-Yates with a fixed xorshift, so training is deterministic on every
+/// platform. (`examples/kinds_learned.rs` trains its variants in the same
+/// order.)
+pub fn pass_orders(n: usize, passes: usize) -> impl Iterator<Item = Vec<usize>> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    (0..passes).map(move |_| {
+        for i in (1..order.len()).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            order.swap(i, (rng % (i as u64 + 1)) as usize);
+        }
+        order.clone()
+    })
+}
+
 impl KindModel {
     /// The featurizer whose slots the model reads.
     pub fn featurizer() -> Featurizer {
@@ -111,18 +129,9 @@ impl KindModel {
         let mut m = KindModel {
             table: vec![[0.0; KINDS]; ROWS],
         };
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
         let mut x = Vec::new();
-        for _ in 0..PASSES {
-            // Fisher-Yates with xorshift: a fixed, platform-independent order.
-            for i in (1..order.len()).rev() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                order.swap(i, (rng % (i as u64 + 1)) as usize);
-            }
-            for &i in &order {
+        for order in pass_orders(examples.len(), PASSES) {
+            for i in order {
                 let e = &examples[i];
                 x.clear();
                 x.extend(features(e.slots, &e.lexicon));
