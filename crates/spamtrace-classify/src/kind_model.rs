@@ -1,4 +1,4 @@
-//! The learned half of the scam-kind detector: a linear model per kind over
+//! The learnt half of the scam-kind detector: a linear model per kind over
 //! the spam model's feature slots and the lexicon's ten kind scores.
 //!
 //! The lexicon ([`crate::kinds`]) knows the phrases of each genre; a learnt
@@ -22,8 +22,10 @@ use spamtrace_mail::Analysis;
 use std::sync::OnceLock;
 
 const KINDS: usize = ScamKind::ALL.len();
-/// The spam model's slots this model reads: [`FeatureSet::DEFAULT`] in a
+/// The spam model's slots this model reads: those of `FEATURES` in a
 /// table of `2^FEATURE_BITS`.
+pub const FEATURES: FeatureSet = FeatureSet::DEFAULT;
+/// See [`FEATURES`].
 pub const FEATURE_BITS: u32 = 20;
 /// Rows the slots are folded into: `2^ROW_BITS` (a 640 KB table, within a
 /// core's L2 cache; 2^12 to 2^18 measured alike on dev).
@@ -111,7 +113,7 @@ pub fn pass_orders(n: usize, passes: usize) -> impl Iterator<Item = Vec<usize>> 
 impl KindModel {
     /// The featurizer whose slots the model reads.
     pub fn featurizer() -> Featurizer {
-        Featurizer::new(FeatureSet::DEFAULT)
+        Featurizer::new(FEATURES)
     }
 
     /// The model shipped in the binary.
@@ -135,7 +137,7 @@ impl KindModel {
                 let e = &examples[i];
                 x.clear();
                 x.extend(features(e.slots, &e.lexicon));
-                let scores = m.scores_of(&x);
+                let scores = m.scores_of(x.iter().copied());
                 for (k, kind) in ScamKind::ALL.iter().enumerate() {
                     let y = if *kind == e.kind { 1.0 } else { -1.0 };
                     if y * scores[k] < 1.0 {
@@ -149,9 +151,10 @@ impl KindModel {
         m
     }
 
-    fn scores_of(&self, x: &[(usize, f32)]) -> [f32; KINDS] {
+    /// Each kind's score for features as (row, value).
+    fn scores_of(&self, x: impl IntoIterator<Item = (usize, f32)>) -> [f32; KINDS] {
         let mut s = [0.0f32; KINDS];
-        for &(row, v) in x {
+        for (row, v) in x {
             for (acc, w) in s.iter_mut().zip(&self.table[row]) {
                 *acc += w * v;
             }
@@ -161,13 +164,7 @@ impl KindModel {
 
     /// Each kind's score for a message's slots and lexicon scores.
     pub fn scores(&self, slots: &[u32], lexicon: &[u32; KINDS]) -> [f32; KINDS] {
-        let mut s = [0.0f32; KINDS];
-        for (row, v) in features(slots, lexicon) {
-            for (acc, w) in s.iter_mut().zip(&self.table[row]) {
-                *acc += w * v;
-            }
-        }
-        s
+        self.scores_of(features(slots, lexicon))
     }
 
     /// The kind with the highest score (ties: the first in [`ScamKind::ALL`]).
@@ -242,7 +239,7 @@ impl KindModel {
         let mut b = Vec::new();
         b.extend_from_slice(MAGIC);
         b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        b.extend_from_slice(&FeatureSet::DEFAULT.to_bits().to_le_bytes());
+        b.extend_from_slice(&FEATURES.to_bits().to_le_bytes());
         b.extend_from_slice(&FEATURE_BITS.to_le_bytes());
         b.extend_from_slice(&ROW_BITS.to_le_bytes());
         let nonzero: Vec<usize> = (0..ROWS)
@@ -286,10 +283,7 @@ impl KindModel {
         let set = r.u32().ok_or_else(short)?;
         let feature_bits = r.u32().ok_or_else(short)?;
         let row_bits = r.u32().ok_or_else(short)?;
-        if set != FeatureSet::DEFAULT.to_bits()
-            || feature_bits != FEATURE_BITS
-            || row_bits != ROW_BITS
-        {
+        if set != FEATURES.to_bits() || feature_bits != FEATURE_BITS || row_bits != ROW_BITS {
             return Err(corrupt(
                 "built for other features: rebuild it with the build_kind_model example",
             ));

@@ -780,7 +780,7 @@ impl Model {
         // with that set has them already.
         let same_slots = self.tokens.is_none()
             && self.bits == kind_model::FEATURE_BITS
-            && self.featurizer.set == KindModel::featurizer().set;
+            && self.featurizer.set == kind_model::FEATURES;
         if same_slots {
             self.with_slots(a, |slots| {
                 classification(self.log_odds_of_split(slots, 0), Some(slots))
@@ -1317,7 +1317,6 @@ fn message_key(sha256_hex: &str) -> Option<u64> {
     u64::from_str_radix(prefix, 16).ok()
 }
 
-/// LEB128: 7 bits a byte, low first (the model file's counts and slot gaps).
 /// A model file (of either kind) must start with its magic.
 pub(crate) fn check_magic(bytes: &[u8], magic: &[u8; 8], name: &str) -> Result<(), ModelError> {
     match bytes.starts_with(magic) {
@@ -1352,6 +1351,7 @@ pub(crate) fn unseal<'a>(bytes: &'a [u8], name: &str) -> Result<&'a [u8], ModelE
     Ok(body)
 }
 
+/// LEB128: 7 bits a byte, low first (the model file's counts and slot gaps).
 pub(crate) fn put_varint(b: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
         b.push((v as u8) | 0x80);

@@ -236,17 +236,18 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
                 for (k, reason) in &ev.reasons {
                     writeln!(out, "    kind evidence ({k}): {reason}")?;
                 }
-                if c.kind.is_some() {
-                    let why = KindModel::builtin().explain(&a, &ev, args.top.min(5));
-                    match ev.decisive {
-                        Some(k) => writeln!(out, "    kind {k}: decided by the evidence above")?,
-                        None => writeln!(
+                match (c.kind, ev.decisive) {
+                    (None, _) => {}
+                    (Some(k), Some(_)) => {
+                        writeln!(out, "    kind {k}: decided by the evidence above")?
+                    }
+                    (Some(_), None) => {
+                        let why = KindModel::builtin().explain(&a, &ev, args.top.min(5));
+                        writeln!(
                             out,
                             "    kind {} by the learnt kind model (the phrases alone say {}); it leaned on:",
                             why.kind, why.lexicon_kind
-                        )?,
-                    }
-                    if ev.decisive.is_none() {
+                        )?;
                         for (feature, weight) in &why.top {
                             writeln!(out, "      {weight:+.3} {feature}")?;
                         }
