@@ -19,6 +19,7 @@ use crate::features::{Describe, FeatureSet, Featurizer, Slots};
 use crate::kinds::{KindEvidence, ScamKind};
 use crate::model::{ModelError, Reader, check_magic, put_varint, seal, unseal};
 use spamtrace_mail::Analysis;
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 const KINDS: usize = ScamKind::ALL.len();
@@ -194,9 +195,20 @@ impl KindModel {
         if let Some(kind) = evidence.decisive {
             return kind;
         }
-        let mut slots = Slots::new(FEATURE_BITS);
-        Self::featurizer().extract(a, &mut slots);
-        self.kind(&slots.slots, &evidence.scores)
+        // This thread's buffer: a fresh `Slots` zeroes a 128 KB bitset, and
+        // `Model::classify` comes here for every non-ham message when its
+        // model reads other features than the kind model.
+        thread_local! {
+            static SLOTS: RefCell<Slots> = RefCell::new(Slots::new(FEATURE_BITS));
+        }
+        SLOTS.with(|cell| {
+            let mut slots = cell.borrow_mut();
+            slots.clear();
+            Self::featurizer().extract(a, &mut *slots);
+            let kind = self.kind(&slots.slots, &evidence.scores);
+            slots.clear();
+            kind
+        })
     }
 
     /// The kind of a message and the features that pushed it most.
