@@ -109,6 +109,18 @@ struct Recipe {
     /// the spam does not outscore the ham by 1. 0 = none, 1 = ranking only.
     /// The ROC area is a ranking measure; this trains for it directly.
     pairwise: f32,
+    /// Extreme evidence at scoring time: the mean of the `top_k` largest
+    /// (and, with `top_both`, plus the mean of the `top_k` smallest)
+    /// contributions `w_i * value_i` before normalisation, times
+    /// `top_beta`, added to the score. A message whose few strong features
+    /// are diluted by many common ones keeps them. 0 = off.
+    top_k: usize,
+    top_beta: f32,
+    top_both: bool,
+    /// Recency: a step on the message at position `p` of the `n` in the
+    /// batch (index order, which is delivery order) is scaled by
+    /// `exp(recency * (p / n - 1))`, so later mail counts more. 0 = off.
+    recency: f32,
 }
 
 const SHIPPED: Recipe = Recipe {
@@ -127,6 +139,10 @@ const SHIPPED: Recipe = Recipe {
     norm_known: false,
     idf_online: false,
     pairwise: 0.0,
+    top_k: 0,
+    top_beta: 0.0,
+    top_both: false,
+    recency: 0.0,
 };
 
 /// Feature values of one message under a recipe: `common * rel[i]`.
@@ -193,6 +209,8 @@ struct Learner {
     /// AROW's per-weight variance.
     sigma: Vec<f32>,
     rng: u64,
+    /// Multiplier of the next steps (`Recipe::recency`).
+    mult: f32,
 }
 
 impl Learner {
@@ -205,6 +223,7 @@ impl Learner {
                 _ => Vec::new(),
             },
             rng: r.seed,
+            mult: 1.0,
         }
     }
 
@@ -256,7 +275,7 @@ impl Learner {
 
     fn learn_full(&mut self, r: &Recipe, slots: &[u32], x: &Values, spam: bool) {
         let y = if spam { 1.0f32 } else { -1.0 };
-        let cw = if spam { 1.0 } else { r.ham_weight };
+        let cw = if spam { 1.0 } else { r.ham_weight } * self.mult;
         if r.decay > 0.0 {
             self.scale *= 1.0 - r.learning_rate * r.decay;
             if self.scale < 1e-6 {
@@ -332,14 +351,31 @@ impl Learner {
 struct Trained {
     learner: Learner,
     vals: Vec<Values>,
+    top: (usize, f32, bool),
 }
 
 impl Trained {
     fn score(&self, msgs: &[Msg], i: usize) -> (f64, bool) {
-        (
-            self.learner.score(&msgs[i].slots, &self.vals[i]) as f64,
-            msgs[i].spam,
-        )
+        let base = self.learner.score(&msgs[i].slots, &self.vals[i]) as f64;
+        let (k, beta, both) = self.top;
+        if k == 0 {
+            return (base, msgs[i].spam);
+        }
+        let w = &self.learner.v;
+        let mut c: Vec<f32> = msgs[i]
+            .slots
+            .iter()
+            .zip(&self.vals[i].rel)
+            .map(|(&s, &r)| w[s as usize] * r)
+            .collect();
+        c.sort_by(|a, b| b.total_cmp(a));
+        let kk = k.min(c.len()).max(1);
+        let hi: f32 = c.iter().take(kk).map(|x| x.max(0.0)).sum::<f32>() / kk as f32;
+        let lo: f32 = match both {
+            true => c.iter().rev().take(kk).map(|x| x.min(0.0)).sum::<f32>() / kk as f32,
+            false => 0.0,
+        };
+        (base + beta as f64 * (hi + lo) as f64, msgs[i].spam)
     }
 }
 
@@ -380,7 +416,10 @@ fn train(r: &Recipe, msgs: &[Msg], batch: &[usize]) -> Trained {
     let (spam_idx, ham_idx): (Vec<usize>, Vec<usize>) =
         active.iter().copied().partition(|&i| msgs[i].spam);
     for _ in first_pass..r.passes.max(1) {
-        for &i in &active {
+        for (p, &i) in active.iter().enumerate() {
+            if r.recency != 0.0 {
+                l.mult = (r.recency * (p as f32 / active.len() as f32 - 1.0)).exp();
+            }
             if r.pairwise > 0.0
                 && !spam_idx.is_empty()
                 && !ham_idx.is_empty()
@@ -396,7 +435,11 @@ fn train(r: &Recipe, msgs: &[Msg], batch: &[usize]) -> Trained {
         }
     }
     l.finish(r);
-    Trained { learner: l, vals }
+    Trained {
+        learner: l,
+        vals,
+        top: (r.top_k, r.top_beta, r.top_both),
+    }
 }
 
 /// `group_scale` with one group's value changed.
@@ -768,6 +811,37 @@ fn variants() -> Vec<(String, Recipe)> {
                 },
             );
         }
+    }
+    // Ninth round: extreme evidence added at scoring time.
+    for (k, beta, both) in [
+        (3usize, 0.1f32, false),
+        (3, 0.25, false),
+        (3, 0.5, false),
+        (3, 1.0, false),
+        (5, 1.0, false),
+        (10, 1.0, false),
+        (5, 2.0, false),
+        (5, 1.0, true),
+        (5, 2.0, true),
+    ] {
+        add(
+            format!("9: top{k} x{beta}{}", if both { " both" } else { "" }),
+            Recipe {
+                top_k: k,
+                top_beta: beta,
+                top_both: both,
+                ..seventh
+            },
+        );
+    }
+    for lambda in [0.5f32, 1.0, 2.0, 4.0] {
+        add(
+            format!("9: recency {lambda}"),
+            Recipe {
+                recency: lambda,
+                ..seventh
+            },
+        );
     }
     add(
         "char4 x0.7 + L2 1e-5".into(),
