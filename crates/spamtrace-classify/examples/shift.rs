@@ -173,6 +173,17 @@ fn main() {
             None,
         ),
         (
+            "9: shipped, word pairs at half weight (lightbigrams)",
+            ModelConfig {
+                features: FeatureSet {
+                    light_bigrams: true,
+                    ..FeatureSet::DEFAULT
+                },
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
             "no 4-grams, IDF, 3-grams at half weight, list links left out (seventh round)",
             idf(FeatureSet {
                 light_subject_grams: true,

@@ -834,6 +834,32 @@ fn variants() -> Vec<(String, Recipe)> {
             },
         );
     }
+    for a in [0.0f32, 0.3, 0.5, 0.7] {
+        let mut group_scale = seventh.group_scale;
+        group_scale[BIGRAMS] = a;
+        add(
+            format!("9: bigrams x{a}"),
+            Recipe {
+                group_scale,
+                ..seventh
+            },
+        );
+    }
+    for a in [0.5f32, 0.7] {
+        let mut group_scale = seventh.group_scale;
+        group_scale[BIGRAMS] = a;
+        for seed in 1..=3u64 {
+            add(
+                format!("9: bigrams x{a}, dropout 0.2 seed {seed}"),
+                Recipe {
+                    group_scale,
+                    dropout: 0.2,
+                    seed,
+                    ..seventh
+                },
+            );
+        }
+    }
     for lambda in [0.5f32, 1.0, 2.0, 4.0] {
         add(
             format!("9: recency {lambda}"),

@@ -65,6 +65,12 @@ pub struct FeatureSet {
     /// table ([`is_light_slot`]), where a model that scales by IDF gives
     /// every slot half its IDF; without IDF they only move there.
     pub light_subject_grams: bool,
+    /// Pairs of adjacent body words count half ([`LIGHT_FEATURE_SCALE`])
+    /// too: a word pair mostly says again what its two words say, and the
+    /// pairs, as many as the words, outweighed them. With this option the
+    /// light groups get half of the table instead of an eighth (bigrams are
+    /// about half of a message's features).
+    pub light_bigrams: bool,
 }
 
 impl FeatureSet {
@@ -86,6 +92,7 @@ impl FeatureSet {
         drop_list_links: false,
         cjk_bigrams: false,
         light_subject_grams: true,
+        light_bigrams: false,
     };
 
     /// The set the shipped model uses (chosen on validation inside the
@@ -126,6 +133,7 @@ impl FeatureSet {
             | (self.drop_list_links as u32) << 12
             | (self.cjk_bigrams as u32) << 13
             | (self.light_subject_grams as u32) << 14
+            | (self.light_bigrams as u32) << 15
     }
 
     /// Unpack from [`FeatureSet::to_bits`].
@@ -146,6 +154,7 @@ impl FeatureSet {
             drop_list_links: bits & 4096 != 0,
             cjk_bigrams: bits & 8192 != 0,
             light_subject_grams: bits & 16384 != 0,
+            light_bigrams: bits & 32768 != 0,
         }
     }
 
@@ -157,7 +166,7 @@ impl FeatureSet {
     /// digit folding, `nolist` mailing-list footers and subject tags left
     /// out, `nolistlinks` a list's own links and bare address too, `cjk`
     /// pairs of CJK characters, `lightsgrams` the subject and sender-name
-    /// 3-grams at half weight).
+    /// 3-grams at half weight, `lightbigrams` the word pairs at half weight).
     pub fn parse(s: &str) -> Option<FeatureSet> {
         let mut bits = 0;
         for part in s.split('+') {
@@ -171,10 +180,10 @@ impl FeatureSet {
     }
 
     /// The bits that change how groups are read rather than which are read
-    /// (`digits`, `nolist`, `nolistlinks`, `lightsgrams`): a message
+    /// (`digits`, `nolist`, `nolistlinks`, `lightsgrams`, `lightbigrams`): a message
     /// featurized in two passes over parts of a set needs them in both to
     /// get the features one pass gets.
-    pub const OPTION_BITS: u32 = 1 << 10 | 1 << 11 | 1 << 12 | 1 << 14;
+    pub const OPTION_BITS: u32 = 1 << 10 | 1 << 11 | 1 << 12 | 1 << 14 | 1 << 15;
 
     /// These groups, read with `main`'s options ([`FeatureSet::OPTION_BITS`]).
     pub fn with_options_of(self, main: FeatureSet) -> FeatureSet {
@@ -187,7 +196,7 @@ impl FeatureSet {
 
     /// The names [`FeatureSet::parse`] reads, each at the position of its
     /// bit in [`FeatureSet::to_bits`].
-    pub const GROUP_NAMES: [&str; 15] = [
+    pub const GROUP_NAMES: [&str; 16] = [
         "words",
         "bigrams",
         "char4",
@@ -203,6 +212,7 @@ impl FeatureSet {
         "nolistlinks",
         "cjk",
         "lightsgrams",
+        "lightbigrams",
     ];
 }
 
@@ -402,28 +412,57 @@ pub fn mix(hash: u64) -> u64 {
 /// ([`FeatureSet::light_subject_grams`]) counts for, relative to the rest.
 pub const LIGHT_FEATURE_SCALE: f32 = 0.5;
 
-/// Whether `slot` of a `2^bits` table lies in the eighth that the light
-/// groups are hashed to (only meaningful when
-/// [`FeatureSet::light_subject_grams`] is on).
-#[inline]
-pub fn is_light_slot(slot: u32, bits: u32) -> bool {
-    slot >> (bits - LIGHT_PART_BITS) == LIGHT_PART
+/// How the weight table is cut when a feature set has light groups: the
+/// light groups are hashed to the last part, every other feature is spread
+/// evenly over the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LightPart {
+    /// In eighths: the subject and sender-name 3-grams alone are light
+    /// ([`FeatureSet::light_subject_grams`]).
+    Eighth,
+    /// In halves: the word pairs are light too ([`FeatureSet::light_bigrams`];
+    /// they are about half of a message's features).
+    Half,
 }
 
-/// The table is cut in `2^LIGHT_PART_BITS` parts; the light groups get
-/// the last one.
-const LIGHT_PART_BITS: u32 = 3;
-const LIGHT_PART: u32 = (1 << LIGHT_PART_BITS) - 1;
-
-/// Move a mixed hash to the light part of the table (`light`) or spread
-/// it evenly over the others.
-#[inline]
-fn partition(mixed: u64, light: bool) -> u64 {
-    let rest = mixed >> LIGHT_PART_BITS;
-    match light {
-        true => (LIGHT_PART as u64) << (64 - LIGHT_PART_BITS) | rest,
-        false => rest.wrapping_mul(LIGHT_PART as u64),
+impl LightPart {
+    /// The cut for `set`, if it has light groups.
+    pub fn of(set: FeatureSet) -> Option<LightPart> {
+        match (set.light_subject_grams, set.light_bigrams) {
+            (_, true) => Some(LightPart::Half),
+            (true, false) => Some(LightPart::Eighth),
+            (false, false) => None,
+        }
     }
+
+    /// Whether `slot` of a `2^bits` table lies in the light part.
+    #[inline]
+    pub fn holds(self, slot: u32, bits: u32) -> bool {
+        match self {
+            LightPart::Eighth => slot >> (bits - 3) == 7,
+            LightPart::Half => slot >> (bits - 1) == 1,
+        }
+    }
+
+    /// Move a mixed hash to the light part of the table (`light`) or
+    /// spread it evenly over the others. (One arm per cut, each with
+    /// constant shifts: this runs for every feature.)
+    #[inline]
+    fn place(self, mixed: u64, light: bool) -> u64 {
+        match (self, light) {
+            (LightPart::Eighth, true) => 7 << 61 | mixed >> 3,
+            (LightPart::Eighth, false) => (mixed >> 3).wrapping_mul(7),
+            (LightPart::Half, true) => 1 << 63 | mixed >> 1,
+            (LightPart::Half, false) => mixed >> 1,
+        }
+    }
+}
+
+/// Whether `slot` of a `2^bits` table lies in the light part of the
+/// table of `set` ([`LightPart`]; false when the set has no light groups).
+#[inline]
+pub fn is_light_slot(slot: u32, bits: u32, set: FeatureSet) -> bool {
+    LightPart::of(set).is_some_and(|p| p.holds(slot, bits))
 }
 
 impl Sink for Slots {
@@ -505,8 +544,12 @@ pub struct Featurizer {
 struct Capped<'a, S: Sink> {
     inner: &'a mut S,
     max: usize,
-    /// Whether the light groups get their own eighth of the table.
-    partition: bool,
+    /// Where the light groups go, when the set has them.
+    partition: Option<LightPart>,
+    /// Whether the subject and sender-name 3-grams, and word pairs, are
+    /// light groups.
+    light_sgrams: bool,
+    light_bigrams: bool,
 }
 
 impl<S: Sink> Capped<'_, S> {
@@ -518,8 +561,13 @@ impl<S: Sink> Capped<'_, S> {
     fn add(&mut self, ns: Ns, hash: u64, describe: impl FnOnce() -> String) {
         if self.inner.len() < self.max {
             let mut mixed = mix(combine(ns as u64, hash));
-            if self.partition {
-                mixed = partition(mixed, matches!(ns, Ns::SubjectGram | Ns::FromNameGram));
+            if let Some(part) = self.partition {
+                let light = match ns {
+                    Ns::SubjectGram | Ns::FromNameGram => self.light_sgrams,
+                    Ns::Bigram => self.light_bigrams,
+                    _ => false,
+                };
+                mixed = part.place(mixed, light);
             }
             self.inner.add(mixed, describe);
         }
@@ -550,7 +598,9 @@ impl Featurizer {
         let mut out = Capped {
             inner: sink,
             max,
-            partition: self.set.light_subject_grams,
+            partition: LightPart::of(self.set),
+            light_sgrams: self.set.light_subject_grams,
+            light_bigrams: self.set.light_bigrams,
         };
         // A bias feature, so the model learns the base rate.
         out.add(Ns::Bias, 0, || "(base rate)".to_string());
@@ -1493,7 +1543,7 @@ mod tests {
     }
 
     #[test]
-    fn light_groups_get_their_own_eighth_of_the_table() {
+    fn light_groups_get_their_own_part_of_the_table() {
         let a = Analysis {
             subject: Some("Cheap meds for you today".into()),
             from: Some(spamtrace_mail::Mailbox {
@@ -1518,7 +1568,11 @@ mod tests {
         let grams = |f: &str| f.starts_with("subject has") || f.starts_with("sender name has");
         assert!(d.features.iter().any(|(_, f)| grams(f)));
         for (slot, feature) in &d.features {
-            assert_eq!(is_light_slot(*slot, bits), grams(feature), "{feature}");
+            assert_eq!(
+                is_light_slot(*slot, bits, light),
+                grams(feature),
+                "{feature}"
+            );
         }
         // Off, the same features are found, in the usual slots (the
         // shipped models before the seventh round keep scoring the same).
@@ -1532,8 +1586,42 @@ mod tests {
         assert!(
             off.features
                 .iter()
-                .any(|(s, f)| grams(f) && !is_light_slot(*s, bits))
+                .any(|(s, f)| grams(f) && !is_light_slot(*s, bits, light))
         );
+        // With the word pairs light too, they join the 3-grams in the
+        // light half; the same features again.
+        let heavier = FeatureSet {
+            light_bigrams: true,
+            ..light
+        };
+        let pairs = described(heavier);
+        let light_group = |f: &str| grams(f) || f.starts_with("words \"");
+        assert!(
+            pairs
+                .features
+                .iter()
+                .any(|(_, f)| f.starts_with("words \""))
+        );
+        for (slot, feature) in &pairs.features {
+            assert_eq!(
+                is_light_slot(*slot, bits, heavier),
+                light_group(feature),
+                "{feature}"
+            );
+        }
+        assert_eq!(names(&pairs), names(&d));
+        // Word pairs alone light: the 3-grams stay with the rest.
+        let pairs_only = FeatureSet {
+            light_subject_grams: false,
+            ..heavier
+        };
+        for (slot, feature) in &described(pairs_only).features {
+            assert_eq!(
+                is_light_slot(*slot, bits, pairs_only),
+                feature.starts_with("words \""),
+                "{feature}"
+            );
+        }
     }
 
     #[test]
@@ -1554,7 +1642,8 @@ mod tests {
         );
         assert_eq!(FeatureSet::parse("default+4grams"), None);
         assert_eq!(
-            FeatureSet::parse("digits+nolist+nolistlinks+lightsgrams").map(FeatureSet::to_bits),
+            FeatureSet::parse("digits+nolist+nolistlinks+lightsgrams+lightbigrams")
+                .map(FeatureSet::to_bits),
             Some(FeatureSet::OPTION_BITS)
         );
         // Every name sets its own bit, and only that one.

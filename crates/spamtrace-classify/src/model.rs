@@ -12,9 +12,7 @@
 //! online SVM, Sculley & Wachman 2007) beat logistic loss on chronological
 //! validation slices (README, `examples/tune.rs`).
 
-use crate::features::{
-    Describe, FeatureSet, Featurizer, LIGHT_FEATURE_SCALE, Slots, is_light_slot,
-};
+use crate::features::{Describe, FeatureSet, Featurizer, LIGHT_FEATURE_SCALE, LightPart, Slots};
 
 use crate::kind_model::{self, KindModel};
 use crate::kinds::{ScamKind, detect_kind, kind_evidence};
@@ -394,10 +392,11 @@ struct DocFreq {
     docs: u32,
     /// `docs` when every slot's scale was last recomputed.
     reference: u32,
-    /// The table's bits when the feature set has light groups
-    /// ([`FeatureSet::light_subject_grams`]): their slots' scales are cut
-    /// by [`LIGHT_FEATURE_SCALE`].
-    light_bits: Option<u32>,
+    /// The table's bits and light part when the feature set has light
+    /// groups ([`FeatureSet::light_subject_grams`],
+    /// [`FeatureSet::light_bigrams`]): their slots' scales are cut by
+    /// [`LIGHT_FEATURE_SCALE`].
+    light_bits: Option<(u32, LightPart)>,
     /// The power of the IDF that is a slot's scale ([`ModelConfig::idf_power`]).
     power: f32,
 }
@@ -415,7 +414,7 @@ impl DocFreq {
             counts,
             docs,
             reference,
-            light_bits: set.light_subject_grams.then_some(bits),
+            light_bits: LightPart::of(set).map(|part| (bits, part)),
             power,
         }
     }
@@ -480,11 +479,11 @@ impl Entry {
 }
 
 /// A slot's scale given its IDF: the IDF, cut by [`LIGHT_FEATURE_SCALE`] in
-/// the light groups' eighth of the table when the model has light groups.
+/// the light groups' part of the table when the model has light groups.
 #[inline]
-fn slot_scale(idf: f32, slot: usize, light_bits: Option<u32>) -> f32 {
+fn slot_scale(idf: f32, slot: usize, light_bits: Option<(u32, LightPart)>) -> f32 {
     match light_bits {
-        Some(bits) if is_light_slot(slot as u32, bits) => idf * LIGHT_FEATURE_SCALE,
+        Some((bits, part)) if part.holds(slot as u32, bits) => idf * LIGHT_FEATURE_SCALE,
         _ => idf,
     }
 }
@@ -1943,8 +1942,21 @@ mod tests {
 
     #[test]
     fn light_groups_count_half_their_idf_in_memory_and_on_disk() {
+        light_groups_count_half(FeatureSet::DEFAULT, |f| f.starts_with("subject has"));
+        // Word pairs light too (`lightbigrams`): the table is cut in half.
+        light_groups_count_half(
+            FeatureSet {
+                light_bigrams: true,
+                ..FeatureSet::DEFAULT
+            },
+            |f| f.starts_with("subject has") || f.starts_with("words \""),
+        );
+    }
+
+    fn light_groups_count_half(set: FeatureSet, is_light: fn(&str) -> bool) {
         let mut m = Model::new(ModelConfig {
             hash_bits: 16,
+            features: set,
             ..Default::default()
         });
         assert!(m.featurizer.set.light_subject_grams);
@@ -1963,7 +1975,7 @@ mod tests {
         for (slot, feature) in &d.features {
             let s = *slot as usize;
             let idf = idf_of(df.counts[s], df.reference);
-            if feature.starts_with("subject has") {
+            if is_light(feature) {
                 assert_eq!(
                     m.table[s].scale2,
                     square(idf * LIGHT_FEATURE_SCALE),
@@ -1977,6 +1989,7 @@ mod tests {
         }
         assert!(light > 5 && plain > 3, "{light} {plain}");
         let back = Model::from_bytes(&m.to_bytes(), "m").unwrap();
+        assert_eq!(back.featurizer.set, set);
         assert!(back.doc_freq == m.doc_freq);
         assert_eq!(back.log_odds(&probe), m.log_odds(&probe));
         assert!(m.log_odds(&probe) > 0.0);

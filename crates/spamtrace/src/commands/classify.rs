@@ -82,7 +82,8 @@ pub struct EvalArgs {
     pub roc: Option<PathBuf>,
     /// Feature groups, `+`-separated: words, bigrams, char4, headers, structure, hwords,
     /// sgrams, script, rcpt, rwords, digits, nolist, nolistlinks, cjk, lightsgrams (sgrams at half
-    /// weight); `all` and `default` (what the shipped model uses) combine with the rest: `default+cjk`.
+    /// weight), lightbigrams (bigrams at half weight); `all` and `default` (what the shipped model
+    /// uses) combine with the rest: `default+cjk`.
     #[arg(long, default_value = "default")]
     pub features: String,
     /// log2 of the number of weight slots.
