@@ -49,6 +49,9 @@ struct Variant {
     lr: f32,
     /// The hashed text features (false: lexicon scores only).
     text: bool,
+    /// Starting weight of each kind's lexicon score for that kind (a prior:
+    /// with no example of a kind, its phrases still name it). 0 = none.
+    prior: f32,
 }
 
 fn bits() -> u32 {
@@ -135,6 +138,11 @@ fn lexicon_kind(lex: &[u32; KINDS]) -> usize {
 
 fn train(items: &[&Item], weak: &[&Item], v: &Variant) -> Learner {
     let mut l = Learner::new();
+    if v.prior != 0.0 {
+        for k in 0..KINDS {
+            l.w[(1 << bits()) + k][k] = v.prior;
+        }
+    }
     // (features, kind, weight of the message)
     type Weighted = (Vec<(u32, f32)>, usize, f32);
     let mut batch: Vec<Weighted> = items
@@ -219,6 +227,7 @@ fn main() {
         passes: 10,
         lr: 0.5,
         text: true,
+        prior: 0.0,
     };
     let variants = [
         Variant {
@@ -302,6 +311,24 @@ fn main() {
             name: "learned+lex3, lr 0.1",
             lex_weight: 3.0,
             lr: 0.1,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, prior 0.5",
+            lex_weight: 3.0,
+            prior: 0.5,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, prior 1",
+            lex_weight: 3.0,
+            prior: 1.0,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, prior 2",
+            lex_weight: 3.0,
+            prior: 2.0,
             ..base
         },
         Variant {
