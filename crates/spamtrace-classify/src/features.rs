@@ -689,12 +689,12 @@ impl Featurizer {
     fn subject<S: Sink>(&self, subject: &str, out: &mut Capped<'_, S>) {
         let bytes = subject.as_bytes();
         let bytes = &bytes[..floor_len(bytes, 512)];
-        let mut tok =
-            Tokens::new(bytes, self.limits.max_token_bytes).folding_digits(self.set.fold_digits);
+        let mut tok = Tokens::new(bytes, self.limits.max_token_bytes)
+            .folding_digits(self.set.fold_digits)
+            .hashing(Ns::SubjectWord);
         while let Some(t) = tok.next_token() {
             match t {
-                Token::Word(w, ..) => {
-                    let h = hash_bytes(Ns::SubjectWord as u64, w);
+                Token::Word(w, _, _, h) => {
                     out.add(Ns::SubjectWord, h, || {
                         format!("subject word \"{}\"", String::from_utf8_lossy(w))
                     });
@@ -785,14 +785,13 @@ impl Featurizer {
             if self.set.header_words && (self.set.received_words || lname != b"received") {
                 let v = h.value.as_bytes();
                 let v = &v[..floor_len(v, self.limits.max_header_word_bytes)];
-                let mut tok = Tokens::new(v, self.limits.max_token_bytes);
+                let mut tok = Tokens::new(v, self.limits.max_token_bytes).hashing(Ns::HeaderWord);
                 while let Some(t) = tok.next_token() {
                     // Numbers in headers are dates, times, IDs and addresses:
                     // they change with every message and say nothing lasting.
-                    if let Token::Word(w, ..) = t
+                    if let Token::Word(w, _, _, wh) = t
                         && !w.iter().any(|b| b.is_ascii_digit())
                     {
-                        let wh = hash_bytes(Ns::HeaderWord as u64, w);
                         out.add(Ns::HeaderWord, combine(nh, wh), || {
                             format!(
                                 "header {} has \"{}\"",
@@ -820,12 +819,11 @@ impl Featurizer {
         if let Some(mailer) = &a.mailer {
             let bytes = mailer.as_bytes();
             let bytes = &bytes[..floor_len(bytes, 128)];
-            let mut tok = Tokens::new(bytes, self.limits.max_token_bytes);
-            while let Some(Token::Word(w, ..)) = tok.next_token() {
+            let mut tok = Tokens::new(bytes, self.limits.max_token_bytes).hashing(Ns::Mailer);
+            while let Some(Token::Word(w, _, _, h)) = tok.next_token() {
                 if w.iter().all(|b| b.is_ascii_digit()) {
                     continue;
                 }
-                let h = hash_bytes(Ns::Mailer as u64, w);
                 out.add(Ns::Mailer, h, || {
                     format!("mail program mentions \"{}\"", String::from_utf8_lossy(w))
                 });
@@ -847,9 +845,8 @@ impl Featurizer {
             if let Some(name) = &from.name {
                 let bytes = name.as_bytes();
                 let bytes = &bytes[..floor_len(bytes, 128)];
-                let mut tok = Tokens::new(bytes, self.limits.max_token_bytes);
-                while let Some(Token::Word(w, ..)) = tok.next_token() {
-                    let h = hash_bytes(Ns::FromName as u64, w);
+                let mut tok = Tokens::new(bytes, self.limits.max_token_bytes).hashing(Ns::FromName);
+                while let Some(Token::Word(w, _, _, h)) = tok.next_token() {
                     out.add(Ns::FromName, h, || {
                         format!("sender name has \"{}\"", String::from_utf8_lossy(w))
                     });
@@ -986,17 +983,17 @@ impl Featurizer {
     }
 
     fn words<S: Sink>(&self, text: &[u8], out: &mut Capped<'_, S>) {
-        let mut tok =
-            Tokens::new(text, self.limits.max_token_bytes).folding_digits(self.set.fold_digits);
+        let mut tok = Tokens::new(text, self.limits.max_token_bytes)
+            .folding_digits(self.set.fold_digits)
+            .hashing(Ns::Word);
         let mut prev: Option<(u64, usize, usize)> = None;
         while !out.full() {
             let Some(t) = tok.next_token() else { break };
             match t {
-                Token::Word(w, start, end) => {
+                Token::Word(w, start, end, h) => {
                     if self.set.cjk_bigrams && !w.is_ascii() {
                         cjk_bigrams(&text[start..end], out);
                     }
-                    let h = hash_bytes(Ns::Word as u64, w);
                     if self.set.words {
                         out.add(Ns::Word, h, || {
                             format!("word \"{}\"", String::from_utf8_lossy(w))
@@ -1257,9 +1254,10 @@ fn emit_cjk<S: Sink>(chars: &str, out: &mut Capped<'_, S>) {
 
 /// One token from [`Tokens`].
 enum Token<'a> {
-    /// A lowercased word (borrowed from the tokenizer's buffer) and where
-    /// it was in the text (start, end).
-    Word(&'a [u8], usize, usize),
+    /// A lowercased word (borrowed from the tokenizer's buffer), where it
+    /// was in the text (start, end), and its `hash_bytes` under the
+    /// tokenizer's seed ([`Tokens::hashing`]).
+    Word(&'a [u8], usize, usize, u64),
     /// A token longer than the limit, with its length (capped by the scan)
     /// and where it starts.
     Long(usize, usize),
@@ -1274,6 +1272,8 @@ struct Tokens<'a> {
     max: usize,
     buf: [u8; MAX_TOKEN_BUF],
     fold_digits: bool,
+    /// The seed of the words' hashes (see [`Token::Word`]).
+    seed: u64,
     /// Which bytes of the 64-byte block at `block_at` are word bytes (bit
     /// `i` for `text[block_at + i]`; none past the end of the text): word
     /// boundaries are found with bit scans, not a branch per byte (whose
@@ -1357,6 +1357,7 @@ impl<'a> Tokens<'a> {
             max: max.min(MAX_TOKEN_BUF),
             buf: [0; MAX_TOKEN_BUF],
             fold_digits: false,
+            seed: 0,
             block: 0,
             block_at: usize::MAX,
         }
@@ -1381,6 +1382,12 @@ impl<'a> Tokens<'a> {
     /// Fold every digit of the words to `0` (see [`FeatureSet::fold_digits`]).
     fn folding_digits(mut self, fold: bool) -> Tokens<'a> {
         self.fold_digits = fold;
+        self
+    }
+
+    /// Hash the words with `hash_bytes(ns as u64, word)`.
+    fn hashing(mut self, ns: Ns) -> Tokens<'a> {
+        self.seed = ns as u64;
         self
     }
 
@@ -1428,10 +1435,14 @@ impl<'a> Tokens<'a> {
             if len > self.max {
                 return Some(Token::Long(len, s));
             }
-            // Lowercase (and fold digits) eight bytes at a time, counting
-            // the digits for the digit-run check below: most words take one
-            // step, where a loop per byte mispredicted its exit every word.
-            let mut digits = 0usize;
+            // Lowercase (and fold digits) eight bytes at a time, noting
+            // whether every byte is a digit for the digit-run check below:
+            // most words take one step, where a loop per byte mispredicted
+            // its exit every word. The word is hashed on the way, each
+            // lowercased word zero-padded as `hash_bytes` loads it from the
+            // buffer (the same hash without reading the word again).
+            let mut not_digit = 0u64;
+            let mut h = self.seed.wrapping_mul(K);
             let mut i = 0;
             while i < len {
                 let n = (len - i).min(8);
@@ -1445,17 +1456,20 @@ impl<'a> Tokens<'a> {
                 } else {
                     (1u64 << (8 * n)) - 1
                 };
-                digits += (digit_bits & valid).count_ones() as usize;
+                not_digit |= !digit_bits & 0x8080_8080_8080_8080 & valid;
+                h = combine(h, lower & valid);
                 self.buf[i..i + 8].copy_from_slice(&lower.to_le_bytes());
                 i += 8;
             }
             // Long digit runs (phone numbers, IDs) are one feature per length.
-            if len > 4 && digits == len {
+            if len > 4 && not_digit == 0 {
                 self.buf[0] = b'#';
                 self.buf[1] = b'0' + len.min(9) as u8;
-                return Some(Token::Word(&self.buf[..2], s, e));
+                let w = &self.buf[..2];
+                return Some(Token::Word(w, s, e, hash_bytes(self.seed, w)));
             }
-            return Some(Token::Word(&self.buf[..len], s, e));
+            let h = combine(h, len as u64);
+            return Some(Token::Word(&self.buf[..len], s, e, h));
         }
     }
 }
@@ -1735,6 +1749,35 @@ mod tests {
         want = vec!["<long 60>"];
         got = words_of(&text);
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn token_hashes_equal_hash_bytes_of_the_word() {
+        // Words of every length up to past the limit, digit runs (the `#N`
+        // words), mixed case, non-ASCII, with and without digit folding.
+        let mut text = String::new();
+        for n in 1..=45 {
+            let w: String = (0..n)
+                .map(|i| ['a', 'Q', '7', 'é', '-', '$', 'z', '0'][(i * 5 + n) % 8])
+                .collect();
+            text.push_str(&w);
+            text.push(' ');
+            text.push_str(&"9".repeat(n));
+            text.push_str(", ");
+        }
+        for fold in [false, true] {
+            let mut t = Tokens::new(text.as_bytes(), 40)
+                .folding_digits(fold)
+                .hashing(Ns::Bigram);
+            let mut words = 0;
+            while let Some(tok) = t.next_token() {
+                if let Token::Word(w, _, _, h) = tok {
+                    assert_eq!(h, hash_bytes(Ns::Bigram as u64, w), "{w:?}");
+                    words += 1;
+                }
+            }
+            assert!(words > 70, "{words}");
+        }
     }
 
     #[test]
