@@ -8,9 +8,16 @@
 
 use crate::{UrlContext, UrlRef};
 use std::net::Ipv4Addr;
+use std::sync::LazyLock;
 
 /// Longest URL kept, in bytes.
 const MAX_URL: usize = 2048;
+
+/// A searcher for `://`, built once: a one-off `memmem::find` (or
+/// `str::find` with a `&str`) builds one per call, which cost more than the
+/// search itself on the short texts and attribute values seen here.
+static SCHEME_SEP: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"://"));
 
 /// Extract URLs from plain text, appending to `out` (at most `max` in total).
 pub fn extract_urls(text: &str, context: UrlContext, out: &mut Vec<UrlRef>, max: usize) {
@@ -24,7 +31,7 @@ pub fn extract_urls(text: &str, context: UrlContext, out: &mut Vec<UrlRef>, max:
     while i < b.len() && out.len() < max {
         // Find the next "://" or "www." whichever is first.
         if !scheme_done && next_scheme.is_none_or(|p| p < i) {
-            next_scheme = memchr::memmem::find(&b[i..], b"://").map(|p| p + i);
+            next_scheme = SCHEME_SEP.find(&b[i..]).map(|p| p + i);
             scheme_done = next_scheme.is_none();
         }
         if !www_done && next_www.is_none_or(|p| p < i) {
@@ -73,7 +80,8 @@ pub fn url_from_attribute(
     entity_encoded: bool,
 ) -> Option<UrlRef> {
     let v = value.trim();
-    let (scheme, rest) = v.split_once("://")?;
+    let sep = SCHEME_SEP.find(v.as_bytes())?;
+    let (scheme, rest) = (&v[..sep], &v[sep + 3..]);
     let canon = canonical_scheme(scheme.trim())?;
     let obf = !canon.eq_ignore_ascii_case(scheme.trim());
     let mut u = normalize(canon, rest, context, obf)?;
@@ -179,9 +187,13 @@ fn normalize(
     };
     let mut deobf = String::new();
     // "[dot]" in any case needs a '[': look for one before lowercasing.
-    let rest = if rest.contains("[.]")
-        || rest.contains("(.)")
-        || (rest.contains('[') && rest.to_ascii_lowercase().contains("[dot]"))
+    // Every form needs a '[' or a '(', so one byte search rules them all
+    // out for most URLs before the substring searches (each builds a
+    // searcher).
+    let rest = if memchr::memchr2(b'[', b'(', rest.as_bytes()).is_some()
+        && (rest.contains("[.]")
+            || rest.contains("(.)")
+            || (rest.contains('[') && rest.to_ascii_lowercase().contains("[dot]")))
     {
         obfuscated = true;
         deobf = rest
@@ -306,7 +318,9 @@ fn normalize_host_inner(host: &str) -> Option<(String, bool, bool)> {
     {
         return None;
     }
-    if h.starts_with('.') || h.contains("..") {
+    // `..` looked for a pair of bytes at a time: `str::contains` would
+    // build a substring searcher for each host.
+    if h.starts_with('.') || h.as_bytes().windows(2).any(|w| w == b"..") {
         return None;
     }
     // The last label must look like a TLD: letters (or punycode).
