@@ -64,16 +64,17 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
         let (name, attrs) = split_tag(tag);
         let closing = name.starts_with('/');
         // Tag names are compared lowercased without allocating: spam HTML
-        // has thousands of tags, and only short names matter here.
+        // has thousands of tags, and only short names matter here. (As
+        // bytes: the names compared with are ASCII, so no UTF-8 check.)
         let mut lower = [0u8; 12];
         let bare = name.trim_start_matches('/').as_bytes();
-        let lname: &str = if bare.len() <= lower.len() {
+        let lname: &[u8] = if bare.len() <= lower.len() {
             for (d, s) in lower.iter_mut().zip(bare) {
                 *d = s.to_ascii_lowercase();
             }
-            std::str::from_utf8(&lower[..bare.len()]).unwrap_or("")
+            &lower[..bare.len()]
         } else {
-            ""
+            b""
         };
         i = tag_end + 1;
         text_start = i;
@@ -84,11 +85,11 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
             continue;
         }
         match lname {
-            "script" | "style" => {
-                if lname == "script" {
+            b"script" | b"style" => {
+                if lname == b"script" {
                     out.stats.scripts += 1;
                 }
-                let close = if lname == "script" {
+                let close = if lname == b"script" {
                     "</script"
                 } else {
                     "</style"
@@ -97,14 +98,16 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
                 text_start = i;
                 continue;
             }
-            "a" | "area" => out.stats.links += 1,
-            "img" => out.stats.images += 1,
-            "form" => out.stats.forms += 1,
-            "br" | "p" | "div" | "tr" | "li" | "td" | "table" | "h1" | "h2" | "h3" => push_text(
-                &mut out.text,
-                if lname == "td" { " " } else { "\n" },
-                max_text,
-            ),
+            b"a" | b"area" => out.stats.links += 1,
+            b"img" => out.stats.images += 1,
+            b"form" => out.stats.forms += 1,
+            b"br" | b"p" | b"div" | b"tr" | b"li" | b"td" | b"table" | b"h1" | b"h2" | b"h3" => {
+                push_text(
+                    &mut out.text,
+                    if lname == b"td" { " " } else { "\n" },
+                    max_text,
+                )
+            }
             _ => {}
         }
         for (k, v) in Attrs(attrs) {
@@ -132,7 +135,7 @@ pub fn scan_html(html: &str, max_text: usize, max_links: usize) -> HtmlExtract {
                 {
                     out.stats.hidden += 1;
                 }
-            } else if lname == "font" && k.eq_ignore_ascii_case("size") && v.trim() == "1" {
+            } else if lname == b"font" && k.eq_ignore_ascii_case("size") && v.trim() == "1" {
                 out.stats.hidden += 1;
             }
         }
@@ -160,10 +163,20 @@ fn push_text(out: &mut String, raw: &str, max: usize) {
     }
 }
 
-fn is_block(name: &str) -> bool {
+fn is_block(name: &[u8]) -> bool {
     matches!(
         name,
-        "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3" | "h4" | "ul" | "ol" | "title"
+        b"p" | b"div"
+            | b"tr"
+            | b"li"
+            | b"table"
+            | b"h1"
+            | b"h2"
+            | b"h3"
+            | b"h4"
+            | b"ul"
+            | b"ol"
+            | b"title"
     )
 }
 
@@ -183,9 +196,18 @@ fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     None
 }
 
+/// The index of the first byte of `s` that `f` accepts: what `str::find`
+/// gives for the same test on characters when the test only tells ASCII
+/// apart (it accepts every non-ASCII character or none, and `f` every byte
+/// from 0x80 up or none), without decoding UTF-8.
+#[inline]
+fn find_byte(s: &str, f: impl Fn(u8) -> bool) -> Option<usize> {
+    s.bytes().position(f)
+}
+
 fn split_tag(tag: &str) -> (&str, &str) {
     let tag = tag.trim_end_matches('/');
-    match tag.find(|c: char| c.is_ascii_whitespace()) {
+    match find_byte(tag, |c| c.is_ascii_whitespace()) {
         Some(p) => (&tag[..p], &tag[p..]),
         None => (tag, ""),
     }
@@ -202,9 +224,7 @@ impl<'a> Iterator for Attrs<'a> {
             if s.is_empty() {
                 return None;
             }
-            let key_end = s
-                .find(|c: char| c == '=' || c.is_ascii_whitespace())
-                .unwrap_or(s.len());
+            let key_end = find_byte(s, |c| c == b'=' || c.is_ascii_whitespace()).unwrap_or(s.len());
             let key = &s[..key_end];
             let rest = s[key_end..].trim_start();
             if let Some(rest) = rest.strip_prefix('=') {
@@ -215,9 +235,7 @@ impl<'a> Iterator for Attrs<'a> {
                         None => (&rest[1..], ""),
                     },
                     _ => {
-                        let e = rest
-                            .find(|c: char| c.is_ascii_whitespace())
-                            .unwrap_or(rest.len());
+                        let e = find_byte(rest, |c| c.is_ascii_whitespace()).unwrap_or(rest.len());
                         (&rest[..e], &rest[e..])
                     }
                 };
@@ -247,8 +265,7 @@ pub fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
     while let Some(p) = rest.find('&') {
         out.push_str(&rest[..p]);
         rest = &rest[p..];
-        let end = rest[1..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+        let end = find_byte(&rest[1..], |c| !(c.is_ascii_alphanumeric() || c == b'#'))
             .map(|e| e + 1)
             .unwrap_or(rest.len());
         let ent = &rest[1..end];
@@ -295,6 +312,36 @@ pub fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_finds_agree_with_char_finds() {
+        for s in [
+            "",
+            "abc",
+            "a b",
+            "é=x",
+            "naïve key=v",
+            "&amp;é#1;",
+            "\u{a0}x y",
+            "日本 語=",
+            "x\ty",
+            "ä",
+            "a#é",
+        ] {
+            assert_eq!(
+                find_byte(s, |c| c.is_ascii_whitespace()),
+                s.find(|c: char| c.is_ascii_whitespace())
+            );
+            assert_eq!(
+                find_byte(s, |c| c == b'=' || c.is_ascii_whitespace()),
+                s.find(|c: char| c == '=' || c.is_ascii_whitespace())
+            );
+            assert_eq!(
+                find_byte(s, |c| !(c.is_ascii_alphanumeric() || c == b'#')),
+                s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            );
+        }
+    }
 
     #[test]
     fn text_links_and_stats() {
