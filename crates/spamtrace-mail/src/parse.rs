@@ -300,6 +300,19 @@ fn clip(s: &str, max: usize) -> String {
     s[..e].to_string()
 }
 
+/// [`clip`] of a string already built for the purpose: cut in place
+/// instead of copied.
+fn clip_owned(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut e = max;
+        while !s.is_char_boundary(e) {
+            e -= 1;
+        }
+        s.truncate(e);
+    }
+    s
+}
+
 /// Bytes as text: borrowed when valid UTF-8 (the common case, checked
 /// with the fast validator), else with U+FFFD for the bad bytes, exactly
 /// as [`String::from_utf8_lossy`].
@@ -380,10 +393,13 @@ fn mailbox(addr: Option<&Address<'_>>) -> Option<Mailbox> {
 }
 
 fn lower_domain(addr: &str) -> String {
-    match addr.rsplit_once('@') {
-        Some((l, d)) => format!("{l}@{}", d.to_ascii_lowercase()),
-        None => addr.to_string(),
+    // `local@domain` with the domain lowercased in place (a `format!` cost
+    // several times the copy, once per message at least).
+    let mut s = addr.to_string();
+    if let Some((l, _)) = addr.rsplit_once('@') {
+        s[l.len() + 1..].make_ascii_lowercase();
     }
+    s
 }
 
 fn extract_headers(msg: &Message<'_>, raw: &[u8], limits: &Limits, a: &mut Analysis) {
@@ -445,8 +461,8 @@ fn header_field(h: &Header<'_>, name: &str, raw: &[u8], limits: &Limits) -> Head
         .unwrap_or_default();
     let value = match &h.value {
         HeaderValue::Text(t) => clip(t.trim(), limits.max_header_value),
-        HeaderValue::TextList(l) => clip(&l.join(", "), limits.max_header_value),
-        HeaderValue::Address(ad) => clip(&render_address(ad), limits.max_header_value),
+        HeaderValue::TextList(l) => clip_owned(l.join(", "), limits.max_header_value),
+        HeaderValue::Address(ad) => clip_owned(render_address(ad), limits.max_header_value),
         _ => unfold(raw_value, limits.max_header_value),
     };
     HeaderField {
@@ -514,7 +530,15 @@ fn mime_shape(msg: &Message<'_>, raw: &[u8]) -> MimeShape {
         depth: 0,
         content_type: ct
             .map(|c| match c.subtype() {
-                Some(s) => format!("{}/{}", c.ctype(), s).to_ascii_lowercase(),
+                // `type/subtype` lowercased, built without `format!`.
+                Some(s) => {
+                    let mut t = String::with_capacity(c.ctype().len() + 1 + s.len());
+                    t.push_str(c.ctype());
+                    t.push('/');
+                    t.push_str(s);
+                    t.make_ascii_lowercase();
+                    t
+                }
                 None => c.ctype().to_ascii_lowercase(),
             })
             .unwrap_or_else(|| "text/plain".into()),
