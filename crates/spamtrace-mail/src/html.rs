@@ -205,6 +205,17 @@ fn find_byte(s: &str, f: impl Fn(u8) -> bool) -> Option<usize> {
     s.bytes().position(f)
 }
 
+/// `s.trim_start()`, returning at once when the first byte is ASCII and not
+/// whitespace (most calls: attributes are separated by one space): the
+/// full trim decodes a character to test it against Unicode's whitespace.
+#[inline]
+fn trim_start(s: &str) -> &str {
+    match s.as_bytes().first() {
+        Some(&b) if b.is_ascii() && !(b'\t'..=b'\r').contains(&b) && b != b' ' => s,
+        _ => s.trim_start(),
+    }
+}
+
 fn split_tag(tag: &str) -> (&str, &str) {
     let tag = tag.trim_end_matches('/');
     match find_byte(tag, |c| c.is_ascii_whitespace()) {
@@ -220,17 +231,17 @@ impl<'a> Iterator for Attrs<'a> {
     type Item = (&'a str, &'a str);
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let s = self.0.trim_start();
+            let s = trim_start(self.0);
             if s.is_empty() {
                 return None;
             }
             let key_end = find_byte(s, |c| c == b'=' || c.is_ascii_whitespace()).unwrap_or(s.len());
             let key = &s[..key_end];
-            let rest = s[key_end..].trim_start();
+            let rest = trim_start(&s[key_end..]);
             if let Some(rest) = rest.strip_prefix('=') {
-                let rest = rest.trim_start();
+                let rest = trim_start(rest);
                 let (val, after) = match rest.as_bytes().first() {
-                    Some(&q @ (b'"' | b'\'')) => match rest[1..].find(q as char) {
+                    Some(&q @ (b'"' | b'\'')) => match memchr::memchr(q, &rest.as_bytes()[1..]) {
                         Some(e) => (&rest[1..1 + e], &rest[2 + e..]),
                         None => (&rest[1..], ""),
                     },
@@ -312,6 +323,24 @@ pub fn decode_entities(s: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_start_agrees_with_str_trim_start() {
+        for b in 0..=0x7fu8 {
+            let s = format!("{}x y", b as char);
+            assert_eq!(trim_start(&s), s.trim_start(), "{b:#x}");
+        }
+        for s in [
+            "",
+            "\u{a0}x",
+            "\u{3000} a",
+            "\u{85}b",
+            "é",
+            " \t\x0b\x0c\r\nz",
+        ] {
+            assert_eq!(trim_start(s), s.trim_start(), "{s:?}");
+        }
+    }
 
     #[test]
     fn byte_finds_agree_with_char_finds() {
