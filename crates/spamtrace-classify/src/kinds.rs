@@ -864,7 +864,7 @@ pub fn kind_evidence(a: &Analysis, keep_reasons: bool) -> KindEvidence {
                 .as_ref()
                 .and_then(|f| f.name.as_deref())
                 .unwrap_or(""),
-            &a.text[..floor_char(&a.text, 8192)],
+            &a.text[..a.text.floor_char_boundary(8192)],
         ];
         'brands: for t in brand_text {
             for m in lex.brand_matcher.find_iter(t) {
@@ -886,14 +886,6 @@ pub fn kind_evidence(a: &Analysis, keep_reasons: bool) -> KindEvidence {
         }
     }
     ev
-}
-
-fn floor_char(s: &str, max: usize) -> usize {
-    let mut i = s.len().min(max);
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// The kind of a message (meaningful for spam; ham gets a kind only if

@@ -24,8 +24,8 @@
 //! founds a new campaign, unless it offers no evidence at all, in which case
 //! it stays unclustered with the reason: there is no catch-all campaign.
 
+use crate::text;
 use crate::text::FastMap;
-use crate::text::{self, floor_boundary};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -613,12 +613,12 @@ impl CampaignIndex {
             && !c.subjects.iter().any(|s| s == input.subject)
         {
             c.subjects
-                .push(input.subject[..floor_boundary(input.subject, 200)].to_string());
+                .push(input.subject[..input.subject.floor_char_boundary(200)].to_string());
         }
         if c.samples.len() < MAX_SAMPLES && !input.text.trim().is_empty() {
             c.samples.push((
                 input.sha256.to_string(),
-                input.text[..floor_boundary(input.text, MAX_SAMPLE_BYTES)].to_string(),
+                input.text[..input.text.floor_char_boundary(MAX_SAMPLE_BYTES)].to_string(),
             ));
         }
         let mut new_domains = Vec::new();

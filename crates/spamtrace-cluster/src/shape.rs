@@ -170,7 +170,7 @@ fn run_shape(run: &str, out: &mut String) {
 /// The shape of a header value: every run of letters and digits replaced by
 /// its class (see `run_shape`), punctuation kept. Bounded to 200 bytes.
 pub fn value_shape(value: &str) -> String {
-    let value = &value[..crate::text::floor_boundary(value, 200)];
+    let value = &value[..value.floor_char_boundary(200)];
     let mut out = String::with_capacity(value.len());
     let mut run_start: Option<usize> = None;
     for (i, c) in value.char_indices() {

@@ -28,7 +28,6 @@
 //! message belongs to the first family, in file order, whose conditions
 //! hold. A malformed file is an error naming the line.
 
-use crate::text::floor_boundary;
 use regex::Regex;
 use spamtrace_mail::{Analysis, Envelope};
 use std::collections::BTreeMap;
@@ -297,7 +296,7 @@ impl SignatureSet {
 
     /// The first family whose signature the message matches.
     pub fn matches(&self, analysis: &Analysis, envelope: &Envelope) -> Option<SignatureMatch> {
-        let body = &analysis.text[..floor_boundary(&analysis.text, MAX_BODY_SCAN)];
+        let body = &analysis.text[..analysis.text.floor_char_boundary(MAX_BODY_SCAN)];
         for fam in &self.families {
             let mut held = Vec::new();
             let mut failed = 0;
@@ -411,7 +410,7 @@ fn helo<'a>(analysis: &'a Analysis, envelope: &'a Envelope) -> Option<&'a str> {
 }
 
 fn shorten(s: &str) -> String {
-    let cut = floor_boundary(s, 80);
+    let cut = s.floor_char_boundary(80);
     if cut < s.len() {
         format!("{}…", &s[..cut])
     } else {

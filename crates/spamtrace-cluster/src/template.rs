@@ -1,7 +1,6 @@
 //! Judo-style template inference (Pitsillidis et al., NDSS 2010): the text a
 //! campaign's messages share, with the places where they differ as slots.
 
-use crate::text::floor_boundary;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -78,7 +77,7 @@ impl fmt::Display for Template {
 }
 
 fn tokens(text: &str) -> Vec<&str> {
-    let text = &text[..floor_boundary(text, 32 << 10)];
+    let text = &text[..text.floor_char_boundary(32 << 10)];
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if i > 0 && out.last() != Some(&"\n") {

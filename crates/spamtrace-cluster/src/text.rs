@@ -69,17 +69,6 @@ pub(crate) fn mix(mut h: u64) -> u64 {
     h
 }
 
-/// The largest index `<= i` on a char boundary of `s`.
-pub(crate) fn floor_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// What a variable token was replaced by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mask {
@@ -205,7 +194,7 @@ fn classify_word_hash(word: &str) -> Result<Option<u64>, Mask> {
 /// same mask collapse into one so that slots of varying length line up.
 /// Returns the token hashes and the number of words that were not masked.
 pub(crate) fn masked_token_hashes(text: &str) -> (Vec<u64>, usize) {
-    let text = &text[..floor_boundary(text, MAX_TEXT_BYTES)];
+    let text = &text[..text.floor_char_boundary(MAX_TEXT_BYTES)];
     let mut out = Vec::with_capacity(128);
     let mut plain = 0;
     let mut last_mask: Option<Mask> = None;
@@ -234,7 +223,7 @@ pub(crate) fn masked_token_hashes(text: &str) -> (Vec<u64>, usize) {
 /// The masked text as a readable pattern (subjects): variable tokens become
 /// `#`, `<url>`, `<email>` or `*`.
 pub(crate) fn masked_pattern(text: &str) -> String {
-    let text = &text[..floor_boundary(text, 1024)];
+    let text = &text[..text.floor_char_boundary(1024)];
     let mut out = String::new();
     for word in text.split_whitespace() {
         let piece = match classify_word(word) {

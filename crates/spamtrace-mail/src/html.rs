@@ -155,11 +155,7 @@ fn push_text(out: &mut String, raw: &str, max: usize) {
     if decoded.len() <= room {
         out.push_str(&decoded);
     } else {
-        let mut end = room;
-        while !decoded.is_char_boundary(end) {
-            end -= 1;
-        }
-        out.push_str(&decoded[..end]);
+        out.push_str(&decoded[..decoded.floor_char_boundary(room)]);
     }
 }
 

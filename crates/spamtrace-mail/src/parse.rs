@@ -290,26 +290,13 @@ fn looks_like_headers(raw: &[u8]) -> bool {
 }
 
 fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut e = max;
-    while !s.is_char_boundary(e) {
-        e -= 1;
-    }
-    s[..e].to_string()
+    s[..s.floor_char_boundary(max)].to_string()
 }
 
 /// [`clip`] of a string already built for the purpose: cut in place
 /// instead of copied.
 fn clip_owned(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut e = max;
-        while !s.is_char_boundary(e) {
-            e -= 1;
-        }
-        s.truncate(e);
-    }
+    s.truncate(s.floor_char_boundary(max));
     s
 }
 
@@ -353,13 +340,7 @@ fn unfold(raw: &[u8], max: usize) -> String {
         }
         i = end;
     }
-    if out.len() > max {
-        let mut e = max;
-        while !out.is_char_boundary(e) {
-            e -= 1;
-        }
-        out.truncate(e);
-    }
+    out.truncate(out.floor_char_boundary(max));
     out
 }
 
@@ -622,15 +603,7 @@ fn push_text(a: &mut Analysis, s: &str, max: usize) {
         a.text.push('\n');
     }
     let room = max.saturating_sub(a.text.len());
-    a.text.push_str(&s[..floor(s, room)]);
-}
-
-fn floor(s: &str, i: usize) -> usize {
-    let mut i = i.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
+    a.text.push_str(&s[..s.floor_char_boundary(room)]);
 }
 
 fn extract_bodies(
@@ -651,7 +624,7 @@ fn extract_bodies(
             PartType::Text(t) if !is_attachment => {
                 let room = limits.max_text_bytes.saturating_sub(a.text.len());
                 extract_urls(
-                    &t[..floor(t, room)],
+                    &t[..t.floor_char_boundary(room)],
                     UrlContext::Text,
                     &mut a.urls,
                     limits.max_urls,

@@ -181,7 +181,7 @@ fn normalize(
     mut obfuscated: bool,
 ) -> Option<UrlRef> {
     let rest = if rest.len() > MAX_URL {
-        &rest[..floor_char(rest, MAX_URL)]
+        &rest[..rest.floor_char_boundary(MAX_URL)]
     } else {
         rest
     };
@@ -261,13 +261,6 @@ fn normalize(
         obfuscated,
         context,
     })
-}
-
-fn floor_char(s: &str, mut i: usize) -> usize {
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// Normalise a host: percent-decoding, lowercase, trailing dot, decimal/hex
