@@ -1,7 +1,9 @@
 //! Show the worst-ranked test messages of a split (for error analysis).
 //! cargo run -p spamtrace-classify --release --example errors -- INDEX [N]
+//! (`FEATURES=default+lightbigrams` builds the model on another feature set.)
 use spamtrace_classify::ModelConfig;
 use spamtrace_classify::eval::{load_messages, read_trec_index, train_calibrated};
+use spamtrace_classify::features::FeatureSet;
 use spamtrace_mail::{Label, Limits, TrustedHosts, analyze};
 
 fn main() {
@@ -12,7 +14,11 @@ fn main() {
     let n_train = messages.len() / 2;
     // Built as `eval` builds its model: one batch over the first half (IDF
     // counts need every message before the first step).
-    let model = train_calibrated(&messages[..n_train], ModelConfig::default());
+    let mut config = ModelConfig::default();
+    if let Ok(set) = std::env::var("FEATURES") {
+        config.features = FeatureSet::parse(&set).expect("FEATURES: groups joined by +");
+    }
+    let model = train_calibrated(&messages[..n_train], config);
     let an: Vec<_> = messages
         .iter()
         .map(|(b, _)| analyze(b, &Limits::default(), &TrustedHosts::default()))
@@ -63,10 +69,18 @@ fn main() {
             println!("   {:+.3} {}", c.weight, c.feature);
         }
     }
-    println!("== lowest spam");
+    // Each spam's share of the misordered (spam, ham) pairs: the ham
+    // ranked above it.
+    let ham_scores: Vec<f32> = sc
+        .iter()
+        .filter(|(_, i)| messages[*i].1 == Label::Ham)
+        .map(|(s, _)| *s)
+        .collect();
+    println!("== lowest spam (ham ranked above it)");
     for (s, i) in spams {
+        let above = ham_scores.iter().filter(|h| **h >= *s).count();
         println!(
-            "{s:7.2} {} | {:?} | {} chars | {}",
+            "{s:7.2} {above:5} {} | {:?} | {} chars | {}",
             entries[*i].path.display(),
             an[*i].subject,
             an[*i].text.len(),
