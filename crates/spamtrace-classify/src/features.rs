@@ -74,8 +74,8 @@ pub struct FeatureSet {
 }
 
 impl FeatureSet {
-    /// Every group but the opt-in `nolistlinks` and `cjk`, with the
-    /// shipped weighting (`lightsgrams`).
+    /// Every group but the opt-in `nolistlinks`, `cjk` and `lightbigrams`,
+    /// with the shipped weighting (`lightsgrams`).
     pub const ALL: FeatureSet = FeatureSet {
         words: true,
         bigrams: true,
@@ -409,7 +409,8 @@ pub fn mix(hash: u64) -> u64 {
 }
 
 /// What a present feature of a light group
-/// ([`FeatureSet::light_subject_grams`]) counts for, relative to the rest.
+/// ([`FeatureSet::light_subject_grams`], [`FeatureSet::light_bigrams`])
+/// counts for, relative to the rest.
 pub const LIGHT_FEATURE_SCALE: f32 = 0.5;
 
 /// How the weight table is cut when a feature set has light groups: the
