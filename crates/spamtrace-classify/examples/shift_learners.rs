@@ -442,6 +442,15 @@ fn train(r: &Recipe, msgs: &[Msg], batch: &[usize]) -> Trained {
     }
 }
 
+impl Recipe {
+    /// This recipe with one group's value (`group_scale`) changed.
+    fn with_group(self, group: usize, value: f32) -> Recipe {
+        let mut r = self;
+        r.group_scale[group] = value;
+        r
+    }
+}
+
 /// `group_scale` with one group's value changed.
 fn scaled(changes: &[(usize, f32)]) -> [f32; GROUPS] {
     let mut s = [1.0; GROUPS];
@@ -764,15 +773,7 @@ fn variants() -> Vec<(String, Recipe)> {
         );
     }
     for (name, group, a) in [("bigrams", BIGRAMS, 0.7f32), ("structure", STRUCTURE, 1.5)] {
-        let mut group_scale = seventh.group_scale;
-        group_scale[group] = a;
-        add(
-            format!("7b: {name} x{a}"),
-            Recipe {
-                group_scale,
-                ..seventh
-            },
-        );
+        add(format!("7b: {name} x{a}"), seventh.with_group(group, a));
     }
     add(
         "7b: L2 1e-5".into(),
@@ -835,27 +836,16 @@ fn variants() -> Vec<(String, Recipe)> {
         );
     }
     for a in [0.0f32, 0.3, 0.5, 0.7] {
-        let mut group_scale = seventh.group_scale;
-        group_scale[BIGRAMS] = a;
-        add(
-            format!("9: bigrams x{a}"),
-            Recipe {
-                group_scale,
-                ..seventh
-            },
-        );
+        add(format!("9: bigrams x{a}"), seventh.with_group(BIGRAMS, a));
     }
     for a in [0.5f32, 0.7] {
-        let mut group_scale = seventh.group_scale;
-        group_scale[BIGRAMS] = a;
         for seed in 1..=3u64 {
             add(
                 format!("9: bigrams x{a}, dropout 0.2 seed {seed}"),
                 Recipe {
-                    group_scale,
                     dropout: 0.2,
                     seed,
-                    ..seventh
+                    ..seventh.with_group(BIGRAMS, a)
                 },
             );
         }
