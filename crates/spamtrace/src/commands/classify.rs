@@ -234,8 +234,13 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
                     )?;
                 }
                 let ev = kind_evidence(&a, true);
-                for (k, reason) in &ev.reasons {
-                    writeln!(out, "    kind evidence ({k}): {reason}")?;
+                // A message that gets no kind (not called spam) has no kind
+                // to explain: its stray lexicon words would only mislead.
+                // (`--json` still lists them, for scripts.)
+                if c.kind.is_some() {
+                    for (k, reason) in &ev.reasons {
+                        writeln!(out, "    kind evidence ({k}): {reason}")?;
+                    }
                 }
                 match (c.kind, ev.decisive) {
                     (None, _) => {}
