@@ -121,6 +121,10 @@ struct Recipe {
     /// batch (index order, which is delivery order) is scaled by
     /// `exp(recency * (p / n - 1))`, so later mail counts more. 0 = off.
     recency: f32,
+    /// Bagging: this many models, each trained with its own dropout masks
+    /// (seeds `seed`, `seed + 1`, ...), their weights averaged into one
+    /// linear model (so scoring costs what one model costs). 0 or 1 = one.
+    bag: u32,
 }
 
 const SHIPPED: Recipe = Recipe {
@@ -143,6 +147,7 @@ const SHIPPED: Recipe = Recipe {
     top_beta: 0.0,
     top_both: false,
     recency: 0.0,
+    bag: 0,
 };
 
 /// Feature values of one message under a recipe: `common * rel[i]`.
@@ -383,6 +388,26 @@ impl Trained {
 /// message whose key was seen earlier in the batch is learnt once, as in
 /// `Model::train_batch`.
 fn train(r: &Recipe, msgs: &[Msg], batch: &[usize]) -> Trained {
+    if r.bag > 1 {
+        let mut models = (0..r.bag as u64).map(|k| {
+            let one = Recipe {
+                bag: 1,
+                seed: r.seed + k,
+                ..*r
+            };
+            train(&one, msgs, batch)
+        });
+        let mut first = models.next().expect("bag > 1");
+        for m in models {
+            for (a, b) in first.learner.v.iter_mut().zip(&m.learner.v) {
+                *a += b;
+            }
+        }
+        for a in &mut first.learner.v {
+            *a /= r.bag as f32;
+        }
+        return first;
+    }
     let mut seen = HashSet::new();
     let active: Vec<usize> = batch
         .iter()
@@ -855,6 +880,18 @@ fn variants() -> Vec<(String, Recipe)> {
             format!("9: recency {lambda}"),
             Recipe {
                 recency: lambda,
+                ..seventh
+            },
+        );
+    }
+    // Tenth round: bagging dropout models into one weight vector.
+    for (k, d) in [(5u32, 0.2f32), (10, 0.2), (5, 0.5), (10, 0.5)] {
+        add(
+            format!("10: bag {k} dropout {d}"),
+            Recipe {
+                bag: k,
+                dropout: d,
+                seed: 1,
                 ..seventh
             },
         );
