@@ -29,6 +29,9 @@ spamtrace's ratio to each peer, and the share of resamples where that ratio
 is at most 1/3 (the issue's target). Also printed: how much of each filter's
 misordered (spam, ham) pairs its 1, 3 and 10 lowest-scored spam and
 highest-scored ham carry, since a few messages can decide the figure.
+
+Plot: every filter's ROC curve in one SVG (--roc FILE.svg; by default
+peers-roc.svg in the work dir), drawn by the `roc_plot` example.
 """
 import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -396,6 +399,19 @@ def parse_rspamc_json(out, paths):
             k += 1
     return res
 
+def draw_roc(curves, path, title):
+    """Every filter's ROC curve in one SVG, drawn by the `roc_plot`
+    example (the same drawing as `spamtrace eval --roc`)."""
+    tsv = "".join("%s\t%r\t%s\n" % (name, score, "spam" if truth else "ham")
+                  for name, scores in curves for score, truth, _ in scores)
+    cmd = os.environ.get("SPAMTRACE_ROC_PLOT", "target/release/examples/roc_plot").split()
+    try:
+        subprocess.run(cmd + [title, path], input=tsv, text=True, check=True, capture_output=True)
+        print("ROC curves of every filter: %s" % path)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print("no ROC plot (%s): build it with cargo build --release -p spamtrace-classify --examples" % e,
+              file=sys.stderr)
+
 def spamtrace_speed(index):
     cmd = os.environ.get("SPAMTRACE_EVAL", "target/release/examples/eval").split()
     out = subprocess.run(cmd + ["--index", index, "--split", "0.5"], check=True, capture_output=True, text=True).stdout
@@ -423,6 +439,9 @@ def main():
                          "bogofilter only): every message scored, then learnt with its true label")
     ap.add_argument("--bootstrap", type=int, default=2000, metavar="N",
                     help="paired bootstrap resamples for the accuracy intervals (0: none)")
+    ap.add_argument("--roc", metavar="FILE.svg",
+                    help="also draw every filter's ROC curve in one SVG (default: peers-roc.svg in the work dir); "
+                         "needs target/release/examples/roc_plot (cargo build --release -p spamtrace-classify --examples)")
     ap.add_argument("--speed-rounds", type=int, default=5,
                     help="alternating spamtrace/bogofilter timing rounds after the accuracy runs")
     args = ap.parse_args()
@@ -434,7 +453,7 @@ def main():
     print("index %s: %d train, %d test (%d spam), SpamAssassin sample every %d -> %d; work dir %s"
           % (args.index, len(train), len(test), sum(1 for _, s in test if s), args.sa_every, len(sample), tmp), file=sys.stderr)
     dns = StubDns(); dns.start()
-    rows = []
+    rows, curves = [], []
     tools = [("spamtrace", lambda: run_spamtrace(args.index, train, test, sample, tmp)),
              ("bogofilter", lambda: run_bogofilter(train, test, sample, tmp))]
     if args.online:
@@ -459,6 +478,8 @@ def main():
         f = figures(full) if full else None
         if f is not None:
             f["scores"] = full  # kept for the bootstrap, left out of peers.json
+        if full or samp:
+            curves.append((name if full else "%s (sample of %d)" % (name, len(samp)), full or samp))
         rows.append((name, f, figures(samp) if samp else None, rate, train_rate, thr))
     # The machine is shared and its speed drifts minute by minute: time
     # spamtrace and bogofilter again in alternating rounds, so that both get
@@ -497,6 +518,9 @@ def main():
                 name, label, f["one_minus_roca_pct"], f["fpr_pct"], f["fnr_pct"], f["recall_at_0_1pct_fpr_pct"],
                 "%.0f" % rate if show_rate else "", "%.0f" % train_rate if show_rate else "", thr))
     spread = print_spread(rows, test, args.bootstrap) if args.bootstrap > 0 else {}
+    draw_roc(curves, args.roc or os.path.join(tmp, "peers-roc.svg"),
+             "%s: %d test messages (%d spam)" % ("online, whole index" if args.online else "chronological split",
+                                                  len(test), sum(1 for _, s in test if s)))
     for r in rows:
         if r[1] is not None:
             r[1].pop("scores", None)
