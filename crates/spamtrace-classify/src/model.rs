@@ -153,6 +153,12 @@ impl Thresholds {
         }
     }
 
+    /// Both in [0, 1] and the ham threshold at most the spam one (equal:
+    /// no message is unsure). Model files with other thresholds do not load.
+    pub fn is_valid(&self) -> bool {
+        (0.0..=1.0).contains(&self.spam) && (0.0..=1.0).contains(&self.ham) && self.ham <= self.spam
+    }
+
     /// The verdict for a calibrated score.
     pub fn verdict(&self, score: f32) -> Verdict {
         if score >= self.spam {
@@ -1237,6 +1243,11 @@ impl Model {
         if finite.iter().any(|f| !f.is_finite()) {
             return Err(corrupt("non-finite settings"));
         }
+        if !thresholds.is_valid() {
+            return Err(corrupt(
+                "verdict thresholds outside [0, 1] or ham above spam",
+            ));
+        }
         Ok(Model {
             bits,
             featurizer: Featurizer::new(set),
@@ -1779,6 +1790,27 @@ mod tests {
         assert_eq!(t.verdict(0.5), Verdict::Unsure);
         assert_eq!(t.verdict(0.01), Verdict::Ham);
         assert_eq!(Verdict::parse("UNSURE"), Some(Verdict::Unsure));
+        assert!(t.is_valid());
+        let equal = Thresholds {
+            spam: 0.5,
+            ham: 0.5,
+        };
+        assert!(equal.is_valid());
+        assert_eq!(equal.verdict(0.5), Verdict::Spam);
+        for (spam, ham) in [(0.4, 0.6), (1.5, 0.1), (0.9, -0.1), (f32::NAN, 0.1)] {
+            assert!(!Thresholds { spam, ham }.is_valid(), "{spam} {ham}");
+        }
+    }
+
+    #[test]
+    fn a_model_file_with_thresholds_out_of_range_is_an_error() {
+        let mut m = small_model();
+        m.thresholds = Thresholds {
+            spam: 0.2,
+            ham: 0.8,
+        };
+        let err = Model::from_bytes(&m.to_bytes(), "m").unwrap_err();
+        assert!(err.to_string().contains("thresholds"), "{err}");
     }
 
     // The token model.

@@ -333,3 +333,56 @@ fn explain_on_ham_gives_no_kind_evidence() {
     assert!(text.contains(" towards ham: "), "{text}");
     assert!(!text.contains("kind evidence"), "{text}");
 }
+
+#[test]
+fn verdict_thresholds_are_given_per_run_or_stored_in_the_model() {
+    let Some(corpora) = corpora() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sa = corpora.join("spamassassin");
+    let ham = sa.join("easy_ham/01967.c30def1b9cb26faec22834ab35e8a4d8");
+    let spam = sa.join("spam_2/01208.6e10d44b4339eacb5db69d1afabae907");
+    let (ham, spam) = (ham.to_str().unwrap(), spam.to_str().unwrap());
+    let verdicts = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["classify", "--json", ham, spam];
+        args.extend_from_slice(extra);
+        ok(&data, &args)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["verdict"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&[]), ["ham", "spam"]);
+    // For this run only: every score is at least 0.
+    let everything_spam = ["--spam-threshold", "0", "--ham-threshold", "0"];
+    assert_eq!(verdicts(&everything_spam), ["spam", "spam"]);
+    assert_eq!(verdicts(&[]), ["ham", "spam"]);
+
+    // Thresholds that cannot work are refused, saying why.
+    let out = run(&data, &["classify", ham, "--ham-threshold", "1.5"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a probability"));
+    let out = run(
+        &data,
+        &["train", "--spam-threshold", "0.5", "--ham-threshold", "0.9"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be the lower"));
+    assert!(!data.join("model.bin").exists(), "nothing saved");
+
+    // Stored in the store's model: classify and ingest use them from then on.
+    let mut train = vec!["train"];
+    train.extend_from_slice(&everything_spam);
+    let said = ok(&data, &train);
+    assert!(
+        said.contains("spam at P >= 0.000, ham at P <= 0.000"),
+        "{said}"
+    );
+    assert_eq!(verdicts(&[]), ["spam", "spam"]);
+    ok(&data, &["ingest", ham]);
+    let stored: serde_json::Value =
+        serde_json::from_str(ok(&data, &["messages", "--json"]).trim()).unwrap();
+    assert_eq!(stored["verdict"], "spam", "{stored}");
+}

@@ -5,11 +5,13 @@
 //! the binary and `train` starts from a copy of it (or from nothing with
 //! `--fresh`).
 
-use super::Context;
+use super::{Context, stages};
 use anyhow::{Context as _, bail};
 use spamtrace_classify::eval::{self, RocSeries};
 use spamtrace_classify::features::FeatureSet;
-use spamtrace_classify::{KindModel, Loss, MAX_IDF_POWER, Model, ModelConfig, kind_evidence};
+use spamtrace_classify::{
+    KindModel, Loss, MAX_IDF_POWER, Model, ModelConfig, Thresholds, kind_evidence,
+};
 use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
 use std::io::Write;
@@ -34,6 +36,76 @@ pub struct ClassifyArgs {
     /// The model file (default: `<data>/model.bin`, else the built-in model).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
+}
+
+/// Verdict thresholds on the command line. Scores are calibrated
+/// probabilities, so a threshold reads as "how sure must the model be".
+#[derive(clap::Args, Debug, Default)]
+pub struct ThresholdArgs {
+    /// Call a message spam when its P(spam) is at least P (0 to 1). Default:
+    /// the model's own, chosen when it was built to let at most 0.1% of
+    /// held-out ham through as spam (0.996 for the built-in model).
+    #[arg(long, value_name = "P")]
+    pub spam_threshold: Option<f32>,
+    /// Call a message ham when its P(spam) is at most P (0 to 1, at most the
+    /// spam threshold; between the two a message is "unsure"). Default: the
+    /// model's own (0.252 for the built-in model).
+    #[arg(long, value_name = "P")]
+    pub ham_threshold: Option<f32>,
+}
+
+impl ThresholdArgs {
+    fn given(&self) -> bool {
+        self.spam_threshold.is_some() || self.ham_threshold.is_some()
+    }
+
+    /// The thresholds given, checked on their own: each a probability, the
+    /// ham one at most the spam one when both are given.
+    fn check(&self) -> anyhow::Result<()> {
+        for (flag, value) in [
+            ("--spam-threshold", self.spam_threshold),
+            ("--ham-threshold", self.ham_threshold),
+        ] {
+            if let Some(p) = value
+                && !(0.0..=1.0).contains(&p)
+            {
+                bail!("{flag} {p} is not a probability: give a value from 0 to 1");
+            }
+        }
+        if let (Some(spam), Some(ham)) = (self.spam_threshold, self.ham_threshold)
+            && ham > spam
+        {
+            bail!(
+                "--ham-threshold {ham} is above --spam-threshold {spam}: a message at or below \
+                 the ham threshold is ham, at or above the spam threshold spam, so the ham one \
+                 must be the lower"
+            );
+        }
+        Ok(())
+    }
+
+    /// `current` with the thresholds given here put in, or an error that
+    /// says what is wrong with them.
+    fn apply(&self, current: Thresholds) -> anyhow::Result<Thresholds> {
+        self.check()?;
+        let t = Thresholds {
+            spam: self.spam_threshold.unwrap_or(current.spam),
+            ham: self.ham_threshold.unwrap_or(current.ham),
+        };
+        if !t.is_valid() {
+            bail!(
+                "the ham threshold {:.3} would be above the spam threshold {:.3} (the model's own \
+                 are spam {:.3}, ham {:.3}): give both --spam-threshold and --ham-threshold",
+                t.ham,
+                t.spam,
+                current.spam,
+                current.ham
+            );
+        }
+        Ok(t)
+    }
 }
 
 /// Train the model on labelled mail, updating the model file in place.
@@ -58,6 +130,11 @@ pub struct TrainArgs {
     /// learns far better than one message at a time from nothing.
     #[arg(long)]
     pub fresh: bool,
+    /// Verdict thresholds to store in the model file, so that `classify`,
+    /// `ingest` and the trap use them from then on. They may be given
+    /// without messages, to change only the thresholds.
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
 }
 
 /// Evaluate a fresh model on a TREC index.
@@ -113,21 +190,12 @@ pub struct EvalArgs {
     pub save_model: Option<PathBuf>,
 }
 
-fn default_model_path(ctx: &Context) -> PathBuf {
-    ctx.data.join("model.bin")
-}
-
-/// The model to read: `--model` (which must exist), else `<data>/model.bin`
-/// when present, else the built-in model.
+/// The model to read: `--model` (which must exist), else the store's
+/// (`<data>/model.bin` when present, else the built-in model).
 fn model_for_reading(ctx: &Context, explicit: Option<&Path>) -> anyhow::Result<Model> {
-    if let Some(p) = explicit {
-        return Ok(Model::load(p)?);
-    }
-    let p = default_model_path(ctx);
-    if p.exists() {
-        Ok(Model::load(&p)?)
-    } else {
-        Ok(Model::builtin())
+    match explicit {
+        Some(p) => Ok(Model::load(p)?),
+        None => stages::load_model(ctx),
     }
 }
 
@@ -156,7 +224,8 @@ fn note_non_message(item: &SourceItem) {
 
 /// `spamtrace classify`.
 pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
-    let model = model_for_reading(ctx, args.model.as_deref())?;
+    let mut model = model_for_reading(ctx, args.model.as_deref())?;
+    model.thresholds = args.thresholds.apply(model.thresholds)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut count = 0usize;
@@ -273,13 +342,36 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
 
 /// `spamtrace train`.
 pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
-    if args.spam.is_empty() && args.ham.is_empty() && args.index.is_empty() {
-        bail!("nothing to learn: give --spam PATH..., --ham PATH... or --index INDEX");
+    let nothing_to_learn = args.spam.is_empty() && args.ham.is_empty() && args.index.is_empty();
+    if nothing_to_learn && (args.fresh || !args.thresholds.given()) {
+        bail!(
+            "nothing to learn: give --spam PATH..., --ham PATH... or --index INDEX \
+             (or only --spam-threshold / --ham-threshold to change the verdict thresholds)"
+        );
     }
+    // Thresholds that cannot fit any model fail before the reading starts.
+    args.thresholds.check()?;
     let path = args
         .model
         .clone()
-        .unwrap_or_else(|| default_model_path(ctx));
+        .unwrap_or_else(|| stages::model_path(ctx));
+    if nothing_to_learn {
+        let mut model = match path.exists() {
+            true => Model::load(&path)?,
+            false => Model::builtin(),
+        };
+        model.thresholds = args.thresholds.apply(model.thresholds)?;
+        model
+            .save(&path)
+            .with_context(|| format!("saving the model to {}", path.display()))?;
+        println!(
+            "verdicts: spam at P >= {:.3}, ham at P <= {:.3}; model saved to {}",
+            model.thresholds.spam,
+            model.thresholds.ham,
+            path.display()
+        );
+        return Ok(());
+    }
     // An update learns each message as it comes; a fresh model is built
     // from the whole batch at the end.
     let mut model = match (args.fresh, path.exists()) {
@@ -332,7 +424,7 @@ pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
     if learnt + unchanged + batch.len() == 0 {
         bail!("no messages found in the given paths; the model file was not changed");
     }
-    let (model, summary) = match model {
+    let (mut model, summary) = match model {
         Some(model) => (
             model,
             format!("learnt {learnt} messages ({unchanged} already known with the same label)"),
@@ -341,18 +433,22 @@ pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
             let model = eval::train_calibrated(&batch, ModelConfig::default());
             let spam = batch.iter().filter(|(_, l)| *l == Label::Spam).count();
             let summary = format!(
-                "built a new model from {} messages ({spam} spam) in one batch; verdicts: spam at P >= {:.3}, ham at P <= {:.3}",
+                "built a new model from {} messages ({spam} spam) in one batch",
                 batch.len(),
-                model.thresholds.spam,
-                model.thresholds.ham
             );
             (model, summary)
         }
     };
+    model.thresholds = args.thresholds.apply(model.thresholds)?;
     model
         .save(&path)
         .with_context(|| format!("saving the model to {}", path.display()))?;
-    println!("{summary}; model saved to {}", path.display());
+    println!(
+        "{summary}; verdicts: spam at P >= {:.3}, ham at P <= {:.3}; model saved to {}",
+        model.thresholds.spam,
+        model.thresholds.ham,
+        path.display()
+    );
     Ok(())
 }
 
