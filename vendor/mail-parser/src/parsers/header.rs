@@ -311,4 +311,26 @@ mod spamtrace_patch_tests {
             assert_eq!(fast.next(), slow.next(), "{input:?}");
         }
     }
+
+    #[test]
+    fn known_names_are_equal_exactly_when_their_ids_are() {
+        // Every name of the `header_names!` table, read from the source.
+        let names: Vec<&str> = include_str!("../lib.rs")
+            .lines()
+            .filter(|l| l.contains(", id = ") && l.trim_end().ends_with("\";"))
+            .filter_map(|l| l.trim_end().trim_end_matches(';').rsplit('"').nth(1))
+            .collect();
+        assert_eq!(names.len(), 140, "{names:?}");
+        let known: Vec<HeaderName<'static>> = names
+            .iter()
+            .map(|n| header_map(n.as_bytes()).expect("a known name"))
+            .collect();
+        for a in &known {
+            for b in &known {
+                assert_eq!(a == b, a.id() == b.id(), "{a:?} {b:?}");
+            }
+            assert_ne!(a, &HeaderName::Other(a.as_str().into()));
+            assert_ne!(&HeaderName::Other(a.as_str().into()), a);
+        }
+    }
 }
