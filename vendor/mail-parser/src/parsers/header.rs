@@ -140,20 +140,27 @@ impl<'x> MessageStream<'x> {
         };
         let first = first?;
         let name = &rest[first..colon];
-        let mut header = [0u8; MAX_HEADER_NAME_LEN];
-        let mut token_len: usize = 0;
-        let mut last = first;
-        for (i, &ch) in name.iter().enumerate() {
-            if !ch.is_ascii_whitespace() {
-                if let Some(header) = header.get_mut(token_len) {
-                    *header = ch.to_ascii_lowercase();
+        let mut header = [0u8; NAME_BUF_LEN];
+        let (token_len, last) = if lowercase_name(rest, first, name.len(), &mut header) {
+            // No blank in the name (the usual case): every byte is kept.
+            (name.len(), first + name.len() - 1)
+        } else {
+            let header = &mut header[..MAX_HEADER_NAME_LEN];
+            let mut token_len: usize = 0;
+            let mut last = first;
+            for (i, &ch) in name.iter().enumerate() {
+                if !ch.is_ascii_whitespace() {
+                    if let Some(header) = header.get_mut(token_len) {
+                        *header = ch.to_ascii_lowercase();
+                    }
+                    token_len += 1;
+                    last = first + i;
                 }
-                token_len += 1;
-                last = first + i;
             }
-        }
+            (token_len, last)
+        };
         let (token_start, token_end) = (start + first + 1, start + last + 1);
-        header
+        header[..MAX_HEADER_NAME_LEN]
             .get(..token_len)
             .and_then(header_map)
             .unwrap_or_else(|| {
@@ -163,6 +170,52 @@ impl<'x> MessageStream<'x> {
             })
             .into()
     }
+}
+
+/// [`MAX_HEADER_NAME_LEN`] rounded up to whole words.
+const NAME_BUF_LEN: usize = MAX_HEADER_NAME_LEN.div_ceil(8) * 8;
+
+/// spamtrace patch: the header name `data[first..first + len]` (its first
+/// byte not blank) ASCII-lowercased into `out[..len]` eight bytes at a time,
+/// when it fits (`len <= MAX_HEADER_NAME_LEN`) and has no ASCII byte below
+/// `!` (so no blank for the byte loop to drop); false, with `out` to be
+/// rewritten, otherwise. The byte loop it stands for cost a dozen
+/// instructions a byte. Bytes past the name that are read with it are
+/// masked out of the test (and land in `out` past `len`).
+#[inline]
+fn lowercase_name(data: &[u8], first: usize, len: usize, out: &mut [u8; NAME_BUF_LEN]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    if len > MAX_HEADER_NAME_LEN {
+        return false;
+    }
+    // The name and what follows it, or the name alone zero-padded near
+    // the end of the input.
+    let mut padded = [0u8; NAME_BUF_LEN];
+    let src: &[u8] = match data.get(first..first + NAME_BUF_LEN) {
+        Some(s) => s,
+        None => {
+            padded[..len].copy_from_slice(&data[first..first + len]);
+            &padded
+        }
+    };
+    let mut below_bang = 0u64;
+    let mut k = 0;
+    while k < len {
+        let w = u64::from_le_bytes(src[k..k + 8].try_into().unwrap());
+        let n = (len - k).min(8);
+        let valid = u64::MAX >> (64 - 8 * n);
+        // Per byte, no carry into the next: the high bit of `seven + c`
+        // says whether the low seven bits are >= 0x80 - c.
+        let seven = w & !HIGH;
+        let ascii = !w & HIGH;
+        below_bang |= !(seven + (0x80 - 0x21) * ONES) & ascii & valid;
+        let upper =
+            (seven + (0x80 - b'A' as u64) * ONES) & !(seven + (0x7f - b'Z' as u64) * ONES) & ascii;
+        out[k..k + 8].copy_from_slice(&(w | upper >> 2).to_le_bytes());
+        k += 8;
+    }
+    below_bang == 0
 }
 
 impl<'x> HeaderName<'x> {
@@ -292,21 +345,26 @@ mod spamtrace_patch_tests {
 
     #[test]
     fn header_names_are_read_as_the_byte_loop_read_them() {
-        let pieces: [&[u8]; 12] = [
+        let pieces: [&[u8]; 18] = [
             b"Subject", b"x-Long-Name-That-Goes-On-And-On-Past-34", b" ", b"\t", b":", b"\n",
             b"\r\n", b"From", b"a", b"\xc3\xa9", b"\xff", b"List-Id",
+            b"MMHS-Other-Recipients-Indicator-To", b"X-MiXed_Case[Z]@`{", b"\x0b", b"\x00",
+            b"\x0c", b"CONTENT-type",
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..50_000 {
+        for _ in 0..200_000 {
             let mut input = Vec::new();
             for _ in 0..(state % 8) {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                input.extend_from_slice(pieces[(state % 12) as usize]);
+                input.extend_from_slice(pieces[(state % 18) as usize]);
             }
             let (mut fast, mut slow) = (MessageStream::new(&input), MessageStream::new(&input));
-            assert_eq!(fast.parse_header_name(), reference(&mut slow), "{input:?}");
+            // Debug too: `==` compares unknown names without case.
+            let (got, want) = (fast.parse_header_name(), reference(&mut slow));
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{input:?}");
+            assert_eq!(got, want, "{input:?}");
             assert_eq!(fast.pos, slow.pos, "{input:?}");
             assert_eq!(fast.next(), slow.next(), "{input:?}");
         }
