@@ -951,6 +951,11 @@ mod tests {
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..5000 {
+            // A step per input too: an input of no pieces must not leave
+            // the state (and so every later input) as it was.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
             let mut t = String::new();
             for _ in 0..(state % 14) {
                 state ^= state << 13;

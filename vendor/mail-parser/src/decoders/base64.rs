@@ -624,6 +624,11 @@ mod tests {
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..50_000 {
+            // A step per input too: an input of no pieces must not leave
+            // the state (and so every later input) as it was.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
             let mut input = Vec::new();
             for _ in 0..(state % 14) {
                 state ^= state << 13;

@@ -1098,6 +1098,11 @@ mod spamtrace_patch_tests {
         };
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
+            // A step per input too: an input of no pieces must not leave
+            // the state (and so every later input) as it was.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
             let mut bytes = Vec::new();
             for _ in 0..(state % 12) {
                 state ^= state << 13;

@@ -75,6 +75,11 @@ mod tests {
         let pieces: [&[u8]; 7] = [b"\n", b" ", b"\t", b"ab", b"\r\n", b":", b"\n\n"];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..20_000 {
+            // A step per input too: an input of no pieces must not leave
+            // the state (and so every later input) as it was.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
             let mut input = Vec::new();
             for _ in 0..(state % 9) {
                 state ^= state << 13;
