@@ -444,18 +444,38 @@ impl LightPart {
             LightPart::Half => slot >> (bits - 1) == 1,
         }
     }
+}
 
-    /// Move a mixed hash to the light part of the table (`light`) or
-    /// spread it evenly over the others. (One arm per cut, each with
-    /// constant shifts: this runs for every feature.)
+/// Where one group's mixed hashes go in the table, as one branch-free
+/// formula, `(mixed >> shift) * mul | or`, with the constants of the
+/// feature set's cut ([`LightPart`]) and the group's weight, chosen once per
+/// message: every feature passes through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    shift: u32,
+    mul: u64,
+    or: u64,
+}
+
+impl Place {
+    /// The light part (`light`) or the rest of the table of the cut
+    /// `part` (the whole table without one).
+    fn of(part: Option<LightPart>, light: bool) -> Place {
+        let (shift, mul, or) = match (part, light) {
+            (None, _) => (0, 1, 0),
+            // The last eighth, or the first seven spread evenly.
+            (Some(LightPart::Eighth), true) => (3, 1, 7 << 61),
+            (Some(LightPart::Eighth), false) => (3, 7, 0),
+            // The upper half, or the lower.
+            (Some(LightPart::Half), true) => (1, 1, 1 << 63),
+            (Some(LightPart::Half), false) => (1, 1, 0),
+        };
+        Place { shift, mul, or }
+    }
+
     #[inline]
-    fn place(self, mixed: u64, light: bool) -> u64 {
-        match (self, light) {
-            (LightPart::Eighth, true) => 7 << 61 | mixed >> 3,
-            (LightPart::Eighth, false) => (mixed >> 3).wrapping_mul(7),
-            (LightPart::Half, true) => 1 << 63 | mixed >> 1,
-            (LightPart::Half, false) => mixed >> 1,
-        }
+    fn apply(self, mixed: u64) -> u64 {
+        (mixed >> self.shift).wrapping_mul(self.mul) | self.or
     }
 }
 
@@ -545,12 +565,11 @@ pub struct Featurizer {
 struct Capped<'a, S: Sink> {
     inner: &'a mut S,
     max: usize,
-    /// Where the light groups go, when the set has them.
-    partition: Option<LightPart>,
-    /// Whether the subject and sender-name 3-grams, and word pairs, are
-    /// light groups.
-    light_sgrams: bool,
-    light_bigrams: bool,
+    /// Where the subject and sender-name 3-grams, the word pairs and
+    /// every other feature go in the table ([`Place`]).
+    sgrams: Place,
+    bigrams: Place,
+    others: Place,
 }
 
 impl<S: Sink> Capped<'_, S> {
@@ -561,16 +580,13 @@ impl<S: Sink> Capped<'_, S> {
     #[inline]
     fn add(&mut self, ns: Ns, hash: u64, describe: impl FnOnce() -> String) {
         if self.inner.len() < self.max {
-            let mut mixed = mix(combine(ns as u64, hash));
-            if let Some(part) = self.partition {
-                let light = match ns {
-                    Ns::SubjectGram | Ns::FromNameGram => self.light_sgrams,
-                    Ns::Bigram => self.light_bigrams,
-                    _ => false,
-                };
-                mixed = part.place(mixed, light);
-            }
-            self.inner.add(mixed, describe);
+            let place = match ns {
+                Ns::SubjectGram | Ns::FromNameGram => self.sgrams,
+                Ns::Bigram => self.bigrams,
+                _ => self.others,
+            };
+            self.inner
+                .add(place.apply(mix(combine(ns as u64, hash))), describe);
         }
     }
     #[inline]
@@ -599,9 +615,9 @@ impl Featurizer {
         let mut out = Capped {
             inner: sink,
             max,
-            partition: LightPart::of(self.set),
-            light_sgrams: self.set.light_subject_grams,
-            light_bigrams: self.set.light_bigrams,
+            sgrams: Place::of(LightPart::of(self.set), self.set.light_subject_grams),
+            bigrams: Place::of(LightPart::of(self.set), self.set.light_bigrams),
+            others: Place::of(LightPart::of(self.set), false),
         };
         // A bias feature, so the model learns the base rate.
         out.add(Ns::Bias, 0, || "(base rate)".to_string());
@@ -1555,6 +1571,39 @@ mod tests {
             }
         }
         v
+    }
+
+    #[test]
+    fn placements_equal_the_arms_of_each_cut() {
+        // The per-cut arms `Capped::add` used before `Place`.
+        let arms = |part: Option<LightPart>, mixed: u64, light: bool| match (part, light) {
+            (None, _) => mixed,
+            (Some(LightPart::Eighth), true) => 7 << 61 | mixed >> 3,
+            (Some(LightPart::Eighth), false) => (mixed >> 3).wrapping_mul(7),
+            (Some(LightPart::Half), true) => 1 << 63 | mixed >> 1,
+            (Some(LightPart::Half), false) => mixed >> 1,
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..100_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mixed = match i % 4 {
+                0 => x,
+                1 => u64::MAX - (i >> 2),
+                2 => i >> 2,
+                _ => x | 7 << 61,
+            };
+            for part in [None, Some(LightPart::Eighth), Some(LightPart::Half)] {
+                for light in [false, true] {
+                    assert_eq!(
+                        Place::of(part, light).apply(mixed),
+                        arms(part, mixed, light),
+                        "{part:?} {light} {mixed:x}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
