@@ -321,18 +321,18 @@ impl MessageParser {
                         }),
                     ) {
                         (Cow::Owned(vec), Some(charset_decoder)) => charset_decoder(&vec).into(),
+                        // spamtrace patch: the lossy conversion of `utf8_lossy`.
                         (Cow::Owned(vec), None) => String::from_utf8(vec)
-                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                            .unwrap_or_else(|e| {
+                                crate::parsers::replace_invalid(e.as_bytes(), e.utf8_error())
+                            })
                             .into(),
                         (Cow::Borrowed(bytes), Some(charset_decoder)) => {
                             charset_decoder(bytes).into()
                         }
                         // spamtrace patch: the validator with an ASCII fast
                         // path first; `from_utf8_lossy` reads byte by byte.
-                        (Cow::Borrowed(bytes), None) => match std::str::from_utf8(bytes) {
-                            Ok(text) => Cow::Borrowed(text),
-                            Err(_) => String::from_utf8_lossy(bytes),
-                        },
+                        (Cow::Borrowed(bytes), None) => crate::parsers::utf8_lossy(bytes),
                     };
 
                     let is_html = mime_type == MimeType::TextHtml;
