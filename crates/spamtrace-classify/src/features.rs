@@ -1426,14 +1426,20 @@ impl<'a> Tokens<'a> {
             };
             // ...and the first byte after it that is not one (bits shifted
             // in from above the block read as "not found in this block").
+            // `start` lies in the block just read: most words end in it
+            // too, found without looking the block up again.
             let mut end = start;
-            while end < text.len() {
-                let others = !self.word_bits(end) >> (end % 64);
+            let mut others = !self.block >> (end % 64);
+            loop {
                 if others != 0 {
                     end += others.trailing_zeros() as usize;
                     break;
                 }
                 end = (end | 63) + 1;
+                if end >= text.len() {
+                    break;
+                }
+                others = !self.word_bits(end) >> (end % 64);
             }
             self.pos = end.min(text.len());
             // Trim joiners at the ends: "-- " and "'quoted'" are not words.
@@ -1799,6 +1805,71 @@ mod tests {
         want = vec!["<long 60>"];
         got = words_of(&text);
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn token_bounds_equal_a_byte_by_byte_split() {
+        // Random texts of words, joiners and separators across many block
+        // boundaries, against runs of word bytes found one byte at a time.
+        let pieces: [&[u8]; 10] = [
+            b"a",
+            b"Word",
+            b" ",
+            b"\n",
+            b"-",
+            b"'",
+            b"1234567",
+            b"\xc3\xa9",
+            b".,",
+            b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut text = Vec::new();
+            while text.len() < (state % 300) as usize {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.extend_from_slice(pieces[(state % 10) as usize]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut want = Vec::new();
+            let mut i = 0;
+            while i < text.len() {
+                if !is_word_byte(text[i]) {
+                    i += 1;
+                    continue;
+                }
+                let mut e = i;
+                while e < text.len() && is_word_byte(text[e]) {
+                    e += 1;
+                }
+                let (mut a, mut b) = (i, e);
+                while a < b && matches!(text[a], b'\'' | b'-') {
+                    a += 1;
+                }
+                while b > a && matches!(text[b - 1], b'\'' | b'-') {
+                    b -= 1;
+                }
+                match b - a {
+                    0 => {}
+                    n if n > 40 => want.push((a, n, true)),
+                    _ => want.push((a, b, false)),
+                }
+                i = e;
+            }
+            let mut t = Tokens::new(&text, 40);
+            let mut got = Vec::new();
+            while let Some(tok) = t.next_token() {
+                got.push(match tok {
+                    Token::Word(_, a, b, _) => (a, b, false),
+                    Token::Long(n, a) => (a, n, true),
+                });
+            }
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&text));
+        }
     }
 
     #[test]
