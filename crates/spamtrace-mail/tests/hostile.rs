@@ -137,3 +137,22 @@ fn every_fixture_and_corpus_file_analyses() {
     }
     assert!(n > 400, "only {n} files");
 }
+
+#[test]
+fn quoted_printable_boundary_after_a_soft_line_break() {
+    // The vendored parser's fix: the text before a boundary that follows a
+    // soft line break keeps its last byte, and a part that is only the soft
+    // break does not underflow (a panic where overflow is checked).
+    let part = |body: &str| {
+        format!(
+            "From: a@b.com\nSubject: qp\nMIME-Version: 1.0\n\
+             Content-Type: multipart/alternative; boundary=\"b\"\n\n\
+             --b\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n\
+             {body}--b--\n"
+        )
+    };
+    let a = an(part("Cheap pills=\n").as_bytes());
+    assert_eq!(a.text.trim_end(), "Cheap pills");
+    let a = an(part("=\n").as_bytes());
+    assert!(a.text.trim().is_empty(), "{:?}", a.text);
+}
