@@ -399,11 +399,14 @@ def parse_rspamc_json(out, paths):
             k += 1
     return res
 
-def draw_roc(curves, path, title):
+def draw_roc(curves, path, title, tmp):
     """Every filter's ROC curve in one SVG, drawn by the `roc_plot`
-    example (the same drawing as `spamtrace eval --roc`)."""
+    example (the same drawing as `spamtrace eval --roc`); its input is kept
+    as roc-scores.tsv in the work dir, to redraw without a rerun."""
     tsv = "".join("%s\t%r\t%s\n" % (name, score, "spam" if truth else "ham")
                   for name, scores in curves for score, truth, _ in scores)
+    with open(os.path.join(tmp, "roc-scores.tsv"), "w") as f:
+        f.write(tsv)
     cmd = os.environ.get("SPAMTRACE_ROC_PLOT", "target/release/examples/roc_plot").split()
     try:
         subprocess.run(cmd + [title, path], input=tsv, text=True, check=True, capture_output=True)
@@ -520,7 +523,7 @@ def main():
     spread = print_spread(rows, test, args.bootstrap) if args.bootstrap > 0 else {}
     draw_roc(curves, args.roc or os.path.join(tmp, "peers-roc.svg"),
              "%s: %d test messages (%d spam)" % ("online, whole index" if args.online else "chronological split",
-                                                  len(test), sum(1 for _, s in test if s)))
+                                                  len(test), sum(1 for _, s in test if s)), tmp)
     for r in rows:
         if r[1] is not None:
             r[1].pop("scores", None)

@@ -582,8 +582,9 @@ pub fn roc_svg(title: &str, series: &[RocSeries]) -> String {
         let ranked = &series.points;
         let _ = writeln!(
             s,
-            r#"<text x="{}" y="{}" fill="{color}">{} (1-ROCA)% = {:.3}</text>"#,
-            left + pw - 260.0,
+            // Right-aligned inside the plot, so a long name cannot run off it.
+            r#"<text x="{}" y="{}" fill="{color}" text-anchor="end">{} (1-ROCA)% = {:.3}</text>"#,
+            left + pw - 10.0,
             top + ph - 20.0 - 16.0 * k as f64,
             xml_escape(&series.name),
             100.0 * (1.0 - roc_area(ranked))
