@@ -565,8 +565,17 @@ pub fn roc_svg(title: &str, series: &[RocSeries]) -> String {
         let curve = roc_curve(&series.points);
         let mut d = String::new();
         let mut prev_y = y_of(0.0);
+        // Points a tenth of a pixel apart or less are one point: thousands
+        // of distinct scores would otherwise fill the file with duplicates.
+        let tenths = |v: f64| (v * 10.0).round() as i64;
+        let mut last: Option<(i64, i64)> = None;
         for (i, (fpr, tpr)) in curve.iter().enumerate() {
             let (x, y) = (x_of(*fpr), y_of(*tpr));
+            let at = (tenths(x), tenths(y));
+            let last_point = i + 1 == curve.len();
+            if last == Some(at) && !last_point {
+                continue;
+            }
             // Step shape: horizontal then vertical, as an ROC curve is.
             if i == 0 {
                 let _ = write!(d, "M{:.1},{:.1}", x, y);
@@ -574,6 +583,7 @@ pub fn roc_svg(title: &str, series: &[RocSeries]) -> String {
                 let _ = write!(d, " L{:.1},{:.1} L{:.1},{:.1}", x, prev_y, x, y);
             }
             prev_y = y;
+            last = Some(at);
         }
         let _ = writeln!(
             s,
