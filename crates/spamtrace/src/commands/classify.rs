@@ -361,16 +361,7 @@ pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
             false => Model::builtin(),
         };
         model.thresholds = args.thresholds.apply(model.thresholds)?;
-        model
-            .save(&path)
-            .with_context(|| format!("saving the model to {}", path.display()))?;
-        println!(
-            "verdicts: spam at P >= {:.3}, ham at P <= {:.3}; model saved to {}",
-            model.thresholds.spam,
-            model.thresholds.ham,
-            path.display()
-        );
-        return Ok(());
+        return save_model(&model, &path, "thresholds set");
     }
     // An update learns each message as it comes; a fresh model is built
     // from the whole batch at the end.
@@ -440,8 +431,13 @@ pub fn run_train(ctx: &Context, args: TrainArgs) -> anyhow::Result<()> {
         }
     };
     model.thresholds = args.thresholds.apply(model.thresholds)?;
+    save_model(&model, &path, &summary)
+}
+
+/// Save a trained model and say what was done and which verdicts it gives.
+fn save_model(model: &Model, path: &Path, summary: &str) -> anyhow::Result<()> {
     model
-        .save(&path)
+        .save(path)
         .with_context(|| format!("saving the model to {}", path.display()))?;
     println!(
         "{summary}; verdicts: spam at P >= {:.3}, ham at P <= {:.3}; model saved to {}",
