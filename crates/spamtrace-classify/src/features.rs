@@ -436,13 +436,23 @@ impl LightPart {
         }
     }
 
+    /// The table is cut in `2^cut_bits()` parts; the light part is the last.
+    fn cut_bits(self) -> u32 {
+        match self {
+            LightPart::Eighth => 3,
+            LightPart::Half => 1,
+        }
+    }
+
+    /// The index of the light part among the `2^cut_bits()`.
+    fn last(self) -> u64 {
+        (1 << self.cut_bits()) - 1
+    }
+
     /// Whether `slot` of a `2^bits` table lies in the light part.
     #[inline]
     pub fn holds(self, slot: u32, bits: u32) -> bool {
-        match self {
-            LightPart::Eighth => slot >> (bits - 3) == 7,
-            LightPart::Half => slot >> (bits - 1) == 1,
-        }
+        (slot >> (bits - self.cut_bits())) as u64 == self.last()
     }
 }
 
@@ -461,16 +471,29 @@ impl Place {
     /// The light part (`light`) or the rest of the table of the cut
     /// `part` (the whole table without one).
     fn of(part: Option<LightPart>, light: bool) -> Place {
-        let (shift, mul, or) = match (part, light) {
-            (None, _) => (0, 1, 0),
-            // The last eighth, or the first seven spread evenly.
-            (Some(LightPart::Eighth), true) => (3, 1, 7 << 61),
-            (Some(LightPart::Eighth), false) => (3, 7, 0),
-            // The upper half, or the lower.
-            (Some(LightPart::Half), true) => (1, 1, 1 << 63),
-            (Some(LightPart::Half), false) => (1, 1, 0),
+        let Some(part) = part else {
+            return Place {
+                shift: 0,
+                mul: 1,
+                or: 0,
+            };
         };
-        Place { shift, mul, or }
+        let shift = part.cut_bits();
+        match light {
+            // The last part: its index in the top bits.
+            true => Place {
+                shift,
+                mul: 1,
+                or: part.last() << (64 - shift),
+            },
+            // The others, spread evenly: the rest of the hash times their
+            // number stays below the last part.
+            false => Place {
+                shift,
+                mul: part.last(),
+                or: 0,
+            },
+        }
     }
 
     #[inline]
@@ -612,12 +635,13 @@ impl Featurizer {
     /// Extract every feature of `a` into `sink`.
     pub fn extract<S: Sink>(&self, a: &Analysis, sink: &mut S) {
         let max = self.limits.max_features;
+        let part = LightPart::of(self.set);
         let mut out = Capped {
             inner: sink,
             max,
-            sgrams: Place::of(LightPart::of(self.set), self.set.light_subject_grams),
-            bigrams: Place::of(LightPart::of(self.set), self.set.light_bigrams),
-            others: Place::of(LightPart::of(self.set), false),
+            sgrams: Place::of(part, self.set.light_subject_grams),
+            bigrams: Place::of(part, self.set.light_bigrams),
+            others: Place::of(part, false),
         };
         // A bias feature, so the model learns the base rate.
         out.add(Ns::Bias, 0, || "(base rate)".to_string());
