@@ -137,6 +137,18 @@ fn main() {
             None,
         ),
         (
+            "11: shipped, word pairs at half weight and list links left out (lightbigrams + nolistlinks)",
+            ModelConfig {
+                features: FeatureSet {
+                    light_bigrams: true,
+                    drop_list_links: true,
+                    ..FeatureSet::DEFAULT
+                },
+                ..ModelConfig::default()
+            },
+            None,
+        ),
+        (
             "no 4-grams, IDF, 3-grams at half weight, list links left out (seventh round)",
             idf(FeatureSet {
                 light_subject_grams: true,

@@ -896,6 +896,35 @@ fn variants() -> Vec<(String, Recipe)> {
             },
         );
     }
+    // Eleventh round: the character 4-grams back, light. With IDF they won
+    // in-collection and lost on the shift columns (fifth round); light
+    // weight turned the same trade into a gain for the 3-grams and pairs.
+    for a in [0.15f32, 0.25, 0.35, 0.5] {
+        add(format!("11: char4 x{a}"), seventh.with_group(CHAR4, a));
+        add(
+            format!("11: char4 x{a} + bigrams x0.5"),
+            seventh.with_group(CHAR4, a).with_group(BIGRAMS, 0.5),
+        );
+    }
+    // Second-order and adaptive steps on the seventh round's model (the
+    // fifth round tried them without IDF only).
+    for (name, step, passes) in [
+        ("arow r0.1", Step::Arow(0.1), 1u32),
+        ("arow r1", Step::Arow(1.0), 1),
+        ("arow r1 x5", Step::Arow(1.0), 5),
+        ("arow r10 x5", Step::Arow(10.0), 5),
+        ("pa1 c0.5 x5", Step::PassiveAggressive1(0.5), 5),
+        ("pa1 c2 x5", Step::PassiveAggressive1(2.0), 5),
+    ] {
+        add(
+            format!("11: {name}"),
+            Recipe {
+                step,
+                passes,
+                ..seventh
+            },
+        );
+    }
     add(
         "char4 x0.7 + L2 1e-5".into(),
         Recipe {
