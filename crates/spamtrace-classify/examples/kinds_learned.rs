@@ -52,6 +52,10 @@ struct Variant {
     /// Starting weight of each kind's lexicon score for that kind (a prior:
     /// with no example of a kind, its phrases still name it). 0 = none.
     prior: f32,
+    /// Class balance: a labelled example's step is scaled by
+    /// `(n / (kinds present * n_kind))^balance`, so a kind with 4 examples
+    /// is not outvoted by one with 75 (0 = every example alike).
+    balance: f32,
 }
 
 fn bits() -> u32 {
@@ -145,9 +149,21 @@ fn train(items: &[&Item], weak: &[&Item], v: &Variant) -> Learner {
     }
     // (features, kind, weight of the message)
     type Weighted = (Vec<(u32, f32)>, usize, f32);
+    let mut count = [0usize; KINDS];
+    for it in items {
+        count[it.label.unwrap() as usize] += 1;
+    }
+    let present = count.iter().filter(|c| **c > 0).count().max(1);
+    let weight = |k: usize| match v.balance {
+        0.0 => 1.0,
+        b => (items.len() as f32 / (present * count[k]) as f32).powf(b),
+    };
     let mut batch: Vec<Weighted> = items
         .iter()
-        .map(|it| (features(it, v), it.label.unwrap() as usize, 1.0))
+        .map(|it| {
+            let k = it.label.unwrap() as usize;
+            (features(it, v), k, weight(k))
+        })
         .collect();
     if v.weak_weight > 0.0 {
         batch.extend(
@@ -228,6 +244,7 @@ fn main() {
         lr: 0.5,
         text: true,
         prior: 0.0,
+        balance: 0.0,
     };
     let variants = [
         Variant {
@@ -332,6 +349,24 @@ fn main() {
             ..base
         },
         Variant {
+            name: "learned+lex3, balance 0.5",
+            lex_weight: 3.0,
+            balance: 0.5,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, balance 1",
+            lex_weight: 3.0,
+            balance: 1.0,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, balance 0.25",
+            lex_weight: 3.0,
+            balance: 0.25,
+            ..base
+        },
+        Variant {
             name: "lex3 only (learned weights of the lexicon scores)",
             lex_weight: 3.0,
             text: false,
@@ -375,12 +410,18 @@ fn main() {
 fn report(name: &str, conf: &Confusion) {
     let (right, total) = kinds_set::accuracy(conf);
     let mut per = String::new();
+    let (mut recall_sum, mut kinds) = (0.0, 0);
     for k in ScamKind::ALL {
         let (r, p, t) = kinds_set::kind_counts(conf, k);
         per.push_str(&format!(" {}:{r}/{p}/{t}", k.as_str()));
+        if t > 0 {
+            recall_sum += r as f64 / t as f64;
+            kinds += 1;
+        }
     }
     println!(
-        "{name}: {right}/{total} = {:.1}% |{per}",
-        100.0 * right as f64 / total as f64
+        "{name}: {right}/{total} = {:.1}%, mean recall over kinds {:.1}% |{per}",
+        100.0 * right as f64 / total as f64,
+        100.0 * recall_sum / kinds.max(1) as f64
     );
 }
