@@ -69,11 +69,21 @@ fn main() {
         ..base
     };
     let no_char4 = FeatureSet { char4: false, ..fs };
+    // The shipped model of the seventh to tenth rounds, and the eleventh
+    // round's (a list's own links left out too).
+    let seventh = idf(FeatureSet {
+        light_subject_grams: true,
+        ..no_char4
+    });
+    let with_seventh = |features: FeatureSet| ModelConfig {
+        features,
+        ..seventh
+    };
     assert_eq!(
         ModelConfig::default(),
-        idf(FeatureSet {
-            light_subject_grams: true,
-            ..no_char4
+        with_seventh(FeatureSet {
+            drop_list_links: true,
+            ..seventh.features
         })
     );
     let mut variants: Vec<(String, ModelConfig, Option<TokenModelConfig>)> = vec![
@@ -120,36 +130,30 @@ fn main() {
             None,
         ),
         (
-            "no 4-grams, IDF, subject and sender-name 3-grams at half weight (shipped since the seventh round)",
-            ModelConfig::default(),
+            "no 4-grams, IDF, subject and sender-name 3-grams at half weight (shipped in the seventh to tenth rounds)",
+            seventh,
             None,
         ),
         // (the "8:" rows, the IDF raised to a power, are added after this list)
         (
             "9: shipped, word pairs at half weight (lightbigrams)",
-            ModelConfig {
-                features: FeatureSet {
-                    light_bigrams: true,
-                    ..FeatureSet::DEFAULT
-                },
-                ..ModelConfig::default()
-            },
+            with_seventh(FeatureSet {
+                light_bigrams: true,
+                ..seventh.features
+            }),
             None,
         ),
         (
-            "11: shipped, word pairs at half weight and list links left out (lightbigrams + nolistlinks)",
-            ModelConfig {
-                features: FeatureSet {
-                    light_bigrams: true,
-                    drop_list_links: true,
-                    ..FeatureSet::DEFAULT
-                },
-                ..ModelConfig::default()
-            },
+            "11: seventh round's, word pairs at half weight and list links left out (lightbigrams + nolistlinks)",
+            with_seventh(FeatureSet {
+                light_bigrams: true,
+                drop_list_links: true,
+                ..seventh.features
+            }),
             None,
         ),
         (
-            "no 4-grams, IDF, 3-grams at half weight, list links left out (seventh round)",
+            "no 4-grams, IDF, 3-grams at half weight, list links left out (seventh round; shipped since the eleventh)",
             idf(FeatureSet {
                 light_subject_grams: true,
                 drop_list_links: true,
@@ -187,11 +191,11 @@ fn main() {
     .into_iter()
     .map(|(name, cfg, tok): (&str, _, _)| (name.to_string(), cfg, tok))
     .collect();
-    // Eighth round: the shipped model with the IDF raised to a power.
+    // Eighth round: the then shipped model with the IDF raised to a power.
     for power in [1.25f32, 1.5, 2.0, 1.75, 2.5, 3.0] {
         let cfg = ModelConfig {
             idf_power: power,
-            ..ModelConfig::default()
+            ..seventh
         };
         variants.push((format!("8: shipped, IDF^{power}"), cfg, None));
     }

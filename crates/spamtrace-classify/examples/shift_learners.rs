@@ -13,7 +13,7 @@
 //! fifth round's change, README.)
 //!
 //! cargo run -p spamtrace-classify --release --example shift_learners -- ../shared/corpora [NAME_FILTER]
-//! FEATURES=default+nolistlinks cargo run ... (every row on another feature set)
+//! FEATURES=default cargo run ... (every row on another feature set, here the eleventh round's shipped one)
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{Model, ModelConfig};
 use spamtrace_mail::{Analysis, Label};
@@ -947,7 +947,7 @@ fn variants() -> Vec<(String, Recipe)> {
 /// Featurize with the fourth round's set (the shipped one plus character
 /// 4-grams) and tag each slot with its group.
 fn featurize(a: &[(Analysis, bool)]) -> Vec<Msg> {
-    // `FEATURES=default+nolistlinks` runs every row on another feature set
+    // `FEATURES=default+cjk` runs every row on another feature set
     // (4-grams are always featurized: the "5:" rows scale them to 0). By
     // default the sixth round's set, on which the rows were measured: the
     // learner here weights the groups itself ("7:" rows scale the 3-grams

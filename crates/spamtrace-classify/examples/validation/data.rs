@@ -61,12 +61,23 @@ pub fn training_half_and_outside_spam(corpora: &Path) -> (Vec<(Analysis, Label)>
 pub type Points = Vec<(f64, bool)>;
 
 /// The shipped feature set of the fifth and sixth rounds (the seventh
-/// added `light_subject_grams`): the examples' earlier rows were measured
-/// on it and reproduce only with it (the option moves every slot).
+/// added `light_subject_grams`, the eleventh `drop_list_links`): the
+/// examples' earlier rows were measured on it and reproduce only with it
+/// (the option moves every slot).
 #[allow(dead_code)]
 pub const SIXTH_ROUND_SET: spamtrace_classify::features::FeatureSet =
     spamtrace_classify::features::FeatureSet {
         light_subject_grams: false,
+        drop_list_links: false,
+        ..spamtrace_classify::features::FeatureSet::DEFAULT
+    };
+
+/// The shipped feature set of the seventh to tenth rounds (the eleventh
+/// added `drop_list_links`).
+#[allow(dead_code)]
+pub const SEVENTH_ROUND_SET: spamtrace_classify::features::FeatureSet =
+    spamtrace_classify::features::FeatureSet {
+        drop_list_links: false,
         ..spamtrace_classify::features::FeatureSet::DEFAULT
     };
 

@@ -51,7 +51,7 @@ pub struct ThresholdArgs {
     pub spam_threshold: Option<f32>,
     /// Call a message ham when its P(spam) is at most P (0 to 1, at most the
     /// spam threshold; between the two a message is "unsure"). Default: the
-    /// model's own (0.252 for the built-in model).
+    /// model's own (0.284 for the built-in model).
     #[arg(long, value_name = "P")]
     pub ham_threshold: Option<f32>,
 }
