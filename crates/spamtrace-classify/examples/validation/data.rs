@@ -72,15 +72,6 @@ pub const SIXTH_ROUND_SET: spamtrace_classify::features::FeatureSet =
         ..spamtrace_classify::features::FeatureSet::DEFAULT
     };
 
-/// The shipped feature set of the seventh to tenth rounds (the eleventh
-/// added `drop_list_links`).
-#[allow(dead_code)]
-pub const SEVENTH_ROUND_SET: spamtrace_classify::features::FeatureSet =
-    spamtrace_classify::features::FeatureSet {
-        drop_list_links: false,
-        ..spamtrace_classify::features::FeatureSet::DEFAULT
-    };
-
 /// (1-ROCA)% and spam caught at 0.1% false positives.
 pub fn figures(points: &[(f64, bool)]) -> (f64, f64) {
     (
