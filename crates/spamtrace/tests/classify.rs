@@ -320,6 +320,37 @@ fn explain_says_why_the_score_and_the_kind() {
 }
 
 #[test]
+fn explain_says_which_kind_evidence_is_too_weak_to_name_a_kind() {
+    let Some(corpora) = corpora() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A list-posted MLM pitch: spam, kind marketing; one advance-fee word
+    // ("abandoned") is in it, far from enough to call it advance-fee.
+    let spam = corpora.join("spamassassin/spam_2/00001.317e78fa8ee2f54cd4890fdc09ba8176");
+    let text = ok(&data, &["classify", "--explain", spam.to_str().unwrap()]);
+    assert!(
+        text.contains("  spam  ") && text.contains("marketing"),
+        "{text}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("kind evidence (advance_fee"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("too weak alone: a kind needs 4") && line.contains("\"abandoned\""),
+        "{line}"
+    );
+    // Evidence that does name a kind says its score and nothing more.
+    let pills = corpora.join("spamassassin/spam");
+    let text = ok(&data, &["classify", "--explain", pills.to_str().unwrap()]);
+    let strong = text
+        .lines()
+        .find(|l| l.contains("kind evidence (pharmacy, score ") && !l.contains("too weak"))
+        .unwrap_or_else(|| panic!("no strong pharmacy evidence in {text}"));
+    assert!(strong.contains("): "), "{strong}");
+}
+
+#[test]
 fn explain_on_ham_gives_no_kind_evidence() {
     let Some(corpora) = corpora() else { return };
     let dir = tempfile::tempdir().unwrap();

@@ -11,6 +11,7 @@ use spamtrace_classify::eval::{self, RocSeries};
 use spamtrace_classify::features::FeatureSet;
 use spamtrace_classify::{
     KindModel, Loss, MAX_IDF_POWER, Model, ModelConfig, Thresholds, kind_evidence,
+    kinds::MIN_KIND_SCORE,
 };
 use spamtrace_mail::{Label, Limits, RawMessage, TrustedHosts, analyze};
 use spamtrace_source::{SourceItem, SourceOptions, read_paths};
@@ -308,7 +309,18 @@ pub fn run_classify(ctx: &Context, args: ClassifyArgs) -> anyhow::Result<()> {
                 // (`--json` still lists them, for scripts.)
                 if c.kind.is_some() {
                     for (k, reason) in &ev.reasons {
-                        writeln!(out, "    kind evidence ({k}): {reason}")?;
+                        // A kind's phrases below the bar name nothing by
+                        // themselves; say so, or "advance_fee" beside a
+                        // message called marketing reads as a contradiction.
+                        let score = ev.scores[*k as usize];
+                        let weak = match score < MIN_KIND_SCORE {
+                            true => format!(", too weak alone: a kind needs {MIN_KIND_SCORE}"),
+                            false => String::new(),
+                        };
+                        writeln!(
+                            out,
+                            "    kind evidence ({k}, score {score}{weak}): {reason}"
+                        )?;
                     }
                 }
                 match (c.kind, ev.decisive) {
