@@ -56,6 +56,10 @@ struct Variant {
     /// `(n / (kinds present * n_kind))^balance`, so a kind with 4 examples
     /// is not outvoted by one with 75 (0 = every example alike).
     balance: f32,
+    /// The lexicon decides when its kind's score is at least this (strong
+    /// phrase evidence outranks a model with few examples of the kind);
+    /// 0 = never.
+    lexicon_strong: u32,
 }
 
 fn bits() -> u32 {
@@ -185,6 +189,12 @@ fn predict(l: &Learner, it: &Item, v: &Variant) -> usize {
     if v.passes == 0 || (v.lexicon_first && lex != ScamKind::Marketing as usize) {
         return lex;
     }
+    if v.lexicon_strong > 0
+        && lex != ScamKind::Marketing as usize
+        && it.lex[lex] >= v.lexicon_strong
+    {
+        return lex;
+    }
     argmax(&l.scores(&features(it, v)))
 }
 
@@ -245,6 +255,7 @@ fn main() {
         text: true,
         prior: 0.0,
         balance: 0.0,
+        lexicon_strong: 0,
     };
     let variants = [
         Variant {
@@ -364,6 +375,24 @@ fn main() {
             name: "learned+lex3, balance 0.25",
             lex_weight: 3.0,
             balance: 0.25,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, lexicon decides at score 8",
+            lex_weight: 3.0,
+            lexicon_strong: 8,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, lexicon decides at score 12",
+            lex_weight: 3.0,
+            lexicon_strong: 12,
+            ..base
+        },
+        Variant {
+            name: "learned+lex3, lexicon decides at score 16",
+            lex_weight: 3.0,
+            lexicon_strong: 16,
             ..base
         },
         Variant {

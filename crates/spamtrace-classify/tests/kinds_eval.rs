@@ -23,15 +23,16 @@ use spamtrace_mail::{Limits, TrustedHosts, analyze};
 use std::collections::HashMap;
 
 /// Measured on 2026-11-29 on the 557-message set (draws 1 to 3): the lexicon
-/// with the learnt kind model, test accuracy 223/265 = 84.2% (227/265 before
-/// the spam model's features left a list's links out; the lexicon
+/// with the learnt kind model and strong phrase evidence deciding, test
+/// accuracy 225/265 = 84.9% (223/265 without that rule, 227/265 before the
+/// spam model's features left a list's links out; the lexicon
 /// alone, as tuned on the dev half of the first draw: 198/265 = 74.7%, dev
 /// 233/292 in 5-fold cross-validation). On the 458-message set of draws 1
 /// and 2 it was 168/216 = 77.8% (lexicon 161/216). The floor sits about five
 /// points lower.
 const TEST_ACCURACY_FLOOR: f64 = 0.8;
-/// Floor for the dev half, which the learnt model is trained on (291/292 =
-/// 99.7% measured): a check that it learnt its training set.
+/// Floor for the dev half, which the learnt model is trained on (290/292 =
+/// 99.3% measured): a check that it learnt its training set.
 const DEV_ACCURACY_FLOOR: f64 = 0.9;
 
 #[test]
