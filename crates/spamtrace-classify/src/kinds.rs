@@ -20,7 +20,8 @@
 //! third draw (99 more modern-spam messages, mostly advance-fee and lottery)
 //! and the model retrained on the larger dev half, 223/265 (84.2%) against
 //! 198/265; with phrase scores of at least [`LEXICON_DECIDES`] settling the
-//! kind, 225/265 (84.9%). The test prints both. What follows is the history of the lexicon.
+//! kind, 225/265 (84.9%). The test prints both. What follows is the history
+//! of the lexicon.
 //!
 //! How the weights were set and measured: they were first written from
 //! knowledge of the genres. Then `kinds-eval.tsv` (in this crate) was built
