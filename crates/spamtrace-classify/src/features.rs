@@ -1853,18 +1853,13 @@ mod tests {
             b".,",
             b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let mut text = Vec::new();
-            while text.len() < (state % 300) as usize {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.extend_from_slice(pieces[(state % 10) as usize]);
+            while text.len() < (rng.0 % 300) as usize {
+                text.extend_from_slice(pieces[(rng.next() % 10) as usize]);
             }
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            rng.next();
             let mut want = Vec::new();
             let mut i = 0;
             while i < text.len() {

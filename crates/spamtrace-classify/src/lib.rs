@@ -30,6 +30,8 @@ pub mod kind_model;
 pub mod kinds;
 mod list_text;
 mod model;
+#[cfg(test)]
+mod test_rng;
 pub mod tokens;
 
 pub use kind_model::{KindExplanation, KindModel};

@@ -489,20 +489,8 @@ mod tests {
             "é",
             "listinf",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..5000 {
-            // A step per input too: an input of no pieces must not leave
-            // the state (and so every later input) as it was.
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let mut t = String::new();
-            for _ in 0..(state % 12) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                t.push_str(pieces[(state % pieces.len() as u64) as usize]);
-            }
+        let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+        for t in rng.texts(&pieces, 5000, 12) {
             assert_eq!(
                 last_marker_start(t.as_bytes()),
                 forward(t.as_bytes()),
